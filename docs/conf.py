@@ -1,0 +1,90 @@
+"""Sphinx configuration of the gradcourse site (Spanish)."""
+
+import os
+
+# Executed pages and gallery scripts are small torch workloads: one thread is as
+# fast as two here (tests/bench_threads.py) and leaves the other core free.
+# Kernels started by myst-nb inherit these variables; progress bars stay off.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("GRADCOURSE_PROGRESS", "0")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+project = "gradcourse"
+author = "gradcourse"
+copyright = "2026, gradcourse"
+language = "es"
+
+extensions = [
+    "myst_nb",  # MyST Markdown + executed notebooks with glue
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.napoleon",  # Google-style docstrings
+    "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",  # serves MathJax from the site itself: works offline
+    "sphinx_gallery.gen_gallery",
+    "sphinx_copybutton",
+    "sphinx_design",
+    "sphinx_togglebutton",
+    "sphinxcontrib.bibtex",
+]
+
+exclude_patterns = ["_build", "jupyter_execute", "**.ipynb_checkpoints", "auto_examples/*.ipynb",
+                    "auto_examples/*.py", "auto_examples/*.zip", "auto_examples/*.json"]
+
+# --- MyST / myst-nb --------------------------------------------------------
+myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist", "substitution"]
+myst_heading_anchors = 3
+nb_execution_mode = "cache"  # an unchanged page is not re-executed
+nb_execution_cache_path = "_build/.jupyter_cache"
+nb_execution_timeout = 300
+nb_execution_raise_on_error = True  # a failing cell fails the build
+nb_execution_show_tb = True  # ...and the log names the page and cell
+nb_merge_streams = True
+
+# --- sphinx-gallery ---------------------------------------------------------
+sphinx_gallery_conf = {
+    "examples_dirs": "../gallery",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"/plot_",
+    "within_subsection_order": "FileNameSortKey",
+    "doc_module": ("gradcourse",),
+    "backreferences_dir": "gen_modules/backreferences",
+    "reference_url": {"gradcourse": None},
+    "remove_config_comments": True,
+    "only_warn_on_example_error": False,  # a failing script fails the build
+    "abort_on_example_error": True,
+}
+
+# --- API reference ------------------------------------------------------------
+autosummary_generate = True
+autodoc_typehints = "description"
+autodoc_member_order = "bysource"
+napoleon_google_docstring = True
+napoleon_numpy_docstring = False
+
+# --- Bibliography -------------------------------------------------------------
+bibtex_bibfiles = ["references.bib"]
+bibtex_default_style = "plain"
+bibtex_reference_style = "author_year"
+
+# --- HTML ---------------------------------------------------------------------
+html_theme = "sphinx_book_theme"
+html_title = "Flujo de gradientes en redes profundas"
+html_static_path = ["_static"]
+html_css_files = ["custom.css"]  # white backgrounds for figures in dark mode
+html_search_language = "es"
+html_theme_options = {
+    "show_toc_level": 2,
+    "use_download_button": True,
+    "use_fullscreen_button": False,
+    "use_repository_button": False,
+    "navigation_with_keys": False,
+}
+
+# Intersphinx needs the network; only Read the Docs has it (see .readthedocs.yaml).
+if os.environ.get("READTHEDOCS") == "True":
+    extensions.append("sphinx.ext.intersphinx")
+    intersphinx_mapping = {
+        "python": ("https://docs.python.org/3", None),
+        "torch": ("https://docs.pytorch.org/docs/stable", None),
+    }

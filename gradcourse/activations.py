@@ -1,0 +1,135 @@
+"""Activation functions: a registry of torch modules, their derivatives and gains.
+
+Every activation is one of torch's own ``nn`` modules, so what the course plots
+is exactly what trains. :func:`derivative` gives the closed form of f'(x), which
+the tests check against autograd, and :func:`gain` the factor that keeps the
+second moment of the signal through ``f`` (the ``gain`` of ``torch.nn.init``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from ._registry import canonical, lookup
+
+__all__ = ["available", "derivative", "gain", "get", "second_moment"]
+
+_MODULES: dict[str, Callable[..., nn.Module]] = {
+    "identity": nn.Identity,
+    "sigmoid": nn.Sigmoid,
+    "tanh": nn.Tanh,
+    "relu": nn.ReLU,
+    "leaky_relu": nn.LeakyReLU,
+    "elu": nn.ELU,
+    "gelu": nn.GELU,
+    "selu": nn.SELU,
+}
+
+# torch.nn.SELU's fixed constants (Klambauer et al. 2017).
+_SELU_ALPHA = 1.6732632423543772
+_SELU_SCALE = 1.0507009873554805
+
+
+def available() -> list[str]:
+    """Names accepted by :func:`get`, :func:`derivative` and :func:`gain`."""
+    return sorted(_MODULES)
+
+
+def get(name: str, **kwargs) -> nn.Module:
+    """Build the activation module called ``name``.
+
+    Args:
+        name: One of :func:`available`, e.g. ``"relu"`` or ``"leaky_relu"``.
+        **kwargs: Passed to the torch module, e.g. ``negative_slope=0.1`` for
+            ``leaky_relu`` or ``alpha=0.5`` for ``elu``.
+
+    Example:
+        >>> get("leaky_relu", negative_slope=0.2)
+        LeakyReLU(negative_slope=0.2)
+    """
+    cls = lookup("activation", name, _MODULES)
+    if cls is nn.Identity:
+        return nn.Identity()
+    try:
+        return cls(**kwargs)
+    except TypeError as err:
+        raise TypeError(f"bad keyword for activation {name!r}: {err}") from None
+
+
+def derivative(name: str, x: Tensor, **kwargs) -> Tensor:
+    r"""Closed-form derivative :math:`f'(x)` of an activation, element-wise.
+
+    At the kink of ReLU-like functions (:math:`x = 0`) it returns the value
+    autograd uses: 0 for ReLU, the slope for Leaky ReLU, :math:`\alpha` for ELU.
+
+    Args:
+        name: An activation from :func:`available`.
+        x: Input tensor.
+        **kwargs: The same parameters :func:`get` takes (``negative_slope``, ``alpha``).
+    """
+    key = canonical("activation", name, _MODULES)
+    x = torch.as_tensor(x)
+    if key == "identity":
+        return torch.ones_like(x)
+    if key == "sigmoid":
+        s = torch.sigmoid(x)
+        return s * (1 - s)
+    if key == "tanh":
+        return 1 - torch.tanh(x) ** 2
+    if key == "relu":
+        return (x > 0).to(x.dtype)
+    if key == "leaky_relu":
+        slope = kwargs.get("negative_slope", 0.01)
+        return torch.where(x > 0, torch.ones_like(x), torch.full_like(x, slope))
+    if key == "elu":
+        alpha = kwargs.get("alpha", 1.0)
+        return torch.where(x > 0, torch.ones_like(x), alpha * torch.exp(x))
+    if key == "selu":
+        return _SELU_SCALE * torch.where(x > 0, torch.ones_like(x), _SELU_ALPHA * torch.exp(x))
+    # gelu (exact form): d/dx [x Phi(x)] = Phi(x) + x phi(x)
+    cdf = 0.5 * (1 + torch.erf(x / math.sqrt(2)))
+    pdf = torch.exp(-0.5 * x**2) / math.sqrt(2 * math.pi)
+    return cdf + x * pdf
+
+
+def second_moment(name: str, q: float = 1.0, n: int = 101, **kwargs) -> float:
+    r""":math:`\mathbb{E}[f(z)^2]` for :math:`z \sim \mathcal{N}(0, q)`, by Gauss-Hermite quadrature.
+
+    This is the quantity He et al. (2015) compute for ReLU (:math:`q/2`) and the
+    building block of the mean-field length map (Poole et al. 2016).
+    """
+    if q < 0:
+        raise ValueError(f"q must be >= 0, got {q}")
+    nodes, weights = np.polynomial.hermite_e.hermegauss(n)  # weight exp(-z^2/2)
+    z = torch.as_tensor(nodes * math.sqrt(q), dtype=torch.float64)
+    fz = get(name, **kwargs)(z).numpy()
+    return float(np.sum(weights * fz**2) / math.sqrt(2 * math.pi))
+
+
+def gain(name: str, **kwargs) -> float:
+    r"""Recommended gain for an activation, as in ``torch.nn.init.calculate_gain``.
+
+    Where torch defines one (identity, sigmoid, tanh, relu, leaky_relu, selu) the
+    value is torch's. For the others (elu, gelu) it is the gain that preserves
+    the second moment of a unit Gaussian, the rule He et al. (2015) used to derive
+    :math:`\sqrt{2}` for ReLU:
+
+    .. math::
+        \text{gain} = 1 / \sqrt{\mathbb{E}_{z \sim \mathcal{N}(0,1)}[f(z)^2]}
+
+    Args:
+        name: An activation from :func:`available`.
+        **kwargs: ``negative_slope`` for ``leaky_relu``.
+    """
+    key = canonical("activation", name, _MODULES)
+    torch_name = {"identity": "linear"}.get(key, key)
+    if key in {"identity", "sigmoid", "tanh", "relu", "selu"}:
+        return float(nn.init.calculate_gain(torch_name))
+    if key == "leaky_relu":
+        return float(nn.init.calculate_gain("leaky_relu", kwargs.get("negative_slope", 0.01)))
+    return 1.0 / math.sqrt(second_moment(key, 1.0, **kwargs))

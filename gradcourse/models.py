@@ -1,0 +1,170 @@
+"""The course's one model: a configurable multilayer perceptron.
+
+Every comparison on the site changes one argument of :class:`MLP` (activation,
+initialization, depth, BatchNorm, skips) and keeps everything else, which is
+the "same model and dataset" the slide deck asks for.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+
+import torch
+from torch import Tensor, nn
+
+from . import activations, initializers
+
+__all__ = ["MLP", "HiddenLayer"]
+
+
+@contextlib.contextmanager
+def _seeded(seed: int | None) -> Iterator[None]:
+    """Run the block under ``seed`` and restore the global RNG afterwards."""
+    if seed is None:
+        yield
+        return
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
+class HiddenLayer(nn.Module):
+    """One hidden layer: ``Linear -> [BatchNorm1d] -> activation [+ x]``.
+
+    Attributes:
+        linear: The ``nn.Linear``; its output is the layer's *pre-activation*.
+        norm: ``nn.BatchNorm1d`` or ``nn.Identity``.
+        act: The activation module; its output is the layer's *activation*.
+        residual: Whether the input is added back (identity skip, He et al. 2016).
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        activation: str,
+        batchnorm: bool,
+        residual: bool,
+        **act_kwargs,
+    ) -> None:
+        super().__init__()
+        if residual and in_features != out_features:
+            raise ValueError("a residual layer needs in_features == out_features")
+        self.linear = nn.Linear(in_features, out_features)
+        self.norm = nn.BatchNorm1d(out_features) if batchnorm else nn.Identity()
+        self.act = activations.get(activation, **act_kwargs)
+        self.residual = residual
+
+    def forward(self, x: Tensor) -> Tensor:
+        h = self.act(self.norm(self.linear(x)))  # (B, out)
+        return x + h if self.residual else h
+
+
+class MLP(nn.Module):
+    """``depth`` hidden layers of ``width`` units, then a linear output layer.
+
+    Args:
+        in_features: Size of each input example (inputs with more dims are flattened).
+        out_features: Number of outputs (classes).
+        depth: Number of hidden layers (>= 1).
+        width: Units per hidden layer (>= 1).
+        activation: A name from :func:`gradcourse.activations.available`.
+        init: A name from :func:`gradcourse.initializers.available`, or an in-place
+            callable. The He schemes are told the activation.
+        batchnorm: Put ``BatchNorm1d`` between each hidden Linear and its activation
+            (Ioffe & Szegedy 2015).
+        residual: Add identity skips ``x + f(x)`` around hidden layers 2..depth,
+            whose widths match (He et al. 2016).
+        bias_init: Value of every bias at initialization (default 0).
+        seed: If given, initialize under this seed without touching the global
+            random state.
+        init_kwargs: Extra arguments of the initializer (``{"std": 1.0}`` for ``normal``).
+        act_kwargs: Extra arguments of the activation (``{"negative_slope": 0.1}``).
+
+    Attributes:
+        hidden: ``nn.ModuleList`` of :class:`HiddenLayer`; ``hidden[k - 1]`` is
+            layer ``k`` (layer 1 is nearest the input).
+        head: The output ``nn.Linear``.
+
+    Example:
+        >>> model = MLP(64, 10, depth=5, width=128, activation="tanh", init="xavier_normal")
+        >>> model(torch.zeros(8, 64)).shape
+        torch.Size([8, 10])
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        depth: int,
+        width: int,
+        activation: str = "relu",
+        init: str | Callable[..., Tensor] = "he_normal",
+        batchnorm: bool = False,
+        residual: bool = False,
+        bias_init: float = 0.0,
+        seed: int | None = None,
+        init_kwargs: dict | None = None,
+        act_kwargs: dict | None = None,
+    ) -> None:
+        super().__init__()
+        for name, value in [("in_features", in_features), ("out_features", out_features),
+                            ("depth", depth), ("width", width)]:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+            if value < 1:
+                raise ValueError(f"{name} must be >= 1, got {value}")
+        act_kwargs = dict(act_kwargs or {})
+        self.in_features, self.out_features = in_features, out_features
+        self.depth, self.width = depth, width
+        self.activation = activation
+        self.act_kwargs = act_kwargs
+        self.init = init if isinstance(init, str) else getattr(init, "__name__", "custom")
+        with _seeded(seed):  # torch's own Linear init draws from the RNG too
+            self.hidden = nn.ModuleList(
+                HiddenLayer(in_features if k == 0 else width, width, activation, batchnorm,
+                            residual and k > 0, **act_kwargs)
+                for k in range(depth)
+            )
+            self.head = nn.Linear(width, out_features)
+            self.reset_parameters(init, bias_init, **(init_kwargs or {}))
+
+    def reset_parameters(
+        self,
+        init: str | Callable[..., Tensor] = "he_normal",
+        bias_init: float = 0.0,
+        seed: int | None = None,
+        **init_kwargs,
+    ) -> None:
+        """(Re-)initialize every Linear layer; see the class arguments."""
+        act = self.activation if isinstance(init, str) and init.startswith("he_") else None
+        if act is not None and "negative_slope" in self.act_kwargs:  # He eq. 15 needs the slope
+            init_kwargs.setdefault("negative_slope", self.act_kwargs["negative_slope"])
+        with _seeded(seed):
+            initializers.initialize_(self, init, activation=act, bias=bias_init, **init_kwargs)
+
+    @property
+    def linears(self) -> list[nn.Linear]:
+        """All Linear layers in forward order, the output layer last."""
+        return [layer.linear for layer in self.hidden] + [self.head]
+
+    def layer(self, k: int) -> HiddenLayer:
+        """Hidden layer ``k``, counting from 1 at the input."""
+        if not 1 <= k <= self.depth:
+            raise IndexError(f"layer must be in 1..{self.depth}, got {k}")
+        return self.hidden[k - 1]
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.dim() > 2:
+            x = x.flatten(1)  # (B, C, H, W) -> (B, C*H*W)
+        if x.dim() != 2 or x.shape[1] != self.in_features:
+            raise ValueError(
+                f"MLP expects input of shape (batch, {self.in_features}), got {tuple(x.shape)}"
+            )
+        for layer in self.hidden:
+            x = layer(x)  # (B, width)
+        return self.head(x)  # (B, out_features)
+
+    def extra_repr(self) -> str:
+        return f"activation={self.activation!r}, init={self.init!r}"

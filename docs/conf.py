@@ -7,7 +7,6 @@ import os
 # Kernels started by myst-nb inherit these variables; progress bars stay off.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("GRADCOURSE_PROGRESS", "0")
-os.environ.setdefault("MPLBACKEND", "Agg")
 
 project = "gradcourse"
 author = "gradcourse"
@@ -53,6 +52,20 @@ sphinx_gallery_conf = {
     "remove_config_comments": True,
     "only_warn_on_example_error": False,  # a failing script fails the build
     "abort_on_example_error": True,
+    # Downloaded notebooks start with a cell that checks for gradcourse (not on PyPI
+    # yet) and says how to install it, instead of a %pip line that would fail.
+    "first_notebook_cell": (
+        "# Este cuaderno usa gradcourse: comprobamos que está instalado.\n"
+        "import importlib.util\n\n"
+        "if importlib.util.find_spec('gradcourse') is None:\n"
+        "    print('Falta gradcourse. Desde una copia del repositorio del curso, ejecuta:\\n'\n"
+        "          '    %pip install torch==2.13.0\\n'\n"
+        "          '    %pip install /ruta/al/repositorio\\n'\n"
+        "          'y reinicia el kernel.')\n"
+        "else:\n"
+        "    import gradcourse\n\n"
+        "    print('gradcourse', gradcourse.__version__)"
+    ),
 }
 
 # --- API reference ------------------------------------------------------------
@@ -73,6 +86,8 @@ html_title = "Flujo de gradientes en redes profundas"
 html_static_path = ["_static"]
 html_css_files = ["custom.css"]  # white backgrounds for figures in dark mode
 html_search_language = "es"
+# Without it the theme logs a console error on a reader's first visit (empty mode).
+html_context = {"default_mode": "auto"}
 html_theme_options = {
     "show_toc_level": 2,
     "use_download_button": True,
@@ -88,3 +103,16 @@ if os.environ.get("READTHEDOCS") == "True":
         "python": ("https://docs.python.org/3", None),
         "torch": ("https://docs.pytorch.org/docs/stable", None),
     }
+
+
+# sphinx-gallery's execution-times table loads jQuery and DataTables from CDNs;
+# drop that raw HTML block (the plain table stays) so every page works offline.
+def _offline_execution_times(app, docname, source):
+    if docname.endswith("sg_execution_times"):
+        import re
+
+        source[0] = re.sub(r"  \.\. raw:: html\n.*?(?=  \.\. list-table::)", "", source[0], flags=re.S)
+
+
+def setup(app):
+    app.connect("source-read", _offline_execution_times)

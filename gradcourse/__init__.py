@@ -7,8 +7,10 @@ plots. Importing it changes no global state (threads, seeds, plot styles).
 
 from . import activations, data, initializers, models, training
 from .data import Dataset, digits, spirals
+from .diagnosis import diagnose
 from .initializers import initialize_, weight_std
 from .models import MLP
+from .tracking import Tracker
 from .training import Callback, History, train
 
 __all__ = [
@@ -16,8 +18,10 @@ __all__ = [
     "Callback",
     "Dataset",
     "History",
+    "Tracker",
     "activations",
     "data",
+    "diagnose",
     "digits",
     "initialize_",
     "initializers",

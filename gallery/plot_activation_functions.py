@@ -1,0 +1,65 @@
+"""
+Funciones de activación y sus derivadas
+=======================================
+
+Sigmoide, tanh, ReLU, Leaky ReLU y ELU junto a sus derivadas, con las regiones
+planas sombreadas: donde la derivada es casi cero el gradiente no pasa, y esa
+es la raíz de la desaparición de gradientes.
+"""
+
+# %%
+# Las cinco activaciones del curso
+# --------------------------------
+#
+# Cada activación es un módulo de ``torch.nn`` (:func:`gradcourse.activations.get`)
+# y su derivada exacta la da :func:`gradcourse.activations.derivative` (los
+# tests la comparan con autograd). :func:`gradcourse.plots.activation_functions`
+# dibuja :math:`f` (continua) y :math:`f'` (discontinua) y sombrea la zona de
+# saturación de sigmoide y tanh (derivada por debajo del 6 % de su máximo, la
+# misma que cuenta :class:`~gradcourse.tracking.Tracker`) y la zona inactiva de
+# ReLU (derivada exactamente 0).
+
+import torch
+
+from gradcourse import activations, plots
+
+NAMES = ("sigmoid", "tanh", "relu", "leaky_relu", "elu")
+fig = plots.activation_functions(NAMES)
+for ax, title in zip(fig.axes, ["Sigmoide", "Tanh", "ReLU", "Leaky ReLU", "ELU"], strict=True):
+    ax.set_title(title)
+fig.suptitle("Activaciones (f) y sus derivadas (f')")
+fig.tight_layout()
+
+# %%
+# Los números detrás de la figura
+# -------------------------------
+
+x = torch.linspace(-6, 6, 1201)
+d = {name: activations.derivative(name, x) for name in NAMES}
+for name, dfx in d.items():
+    print(f"{name:>10}: f' máxima = {dfx.max():.3f}, f'(-5) = {dfx[x == -5].item():.4f}, "
+          f"fracción de [-6, 6] con f' < 0,05 = {(dfx < 0.05).float().mean():.0%}")
+
+# %%
+# Conclusión
+# ----------
+#
+# La derivada de la sigmoide nunca pasa de 0,25 y la de tanh vale 1 solo en el
+# origen: ambas son prácticamente 0 en cuanto :math:`|x|` pasa de 3 a 5, y en
+# una red profunda esos factores pequeños se multiplican. ReLU deja pasar el
+# gradiente entero (derivada 1) para entradas positivas pero lo corta del todo
+# para las negativas: de ahí las neuronas muertas. Leaky ReLU (pendiente 0,01) y
+# ELU mantienen una derivada positiva en todo el eje, así que una unidad
+# inactiva todavía recibe gradiente.
+
+neg, pos = x < 0, x > 0
+assert abs(d["sigmoid"].max().item() - 0.25) < 1e-6  # sigmoide: como mucho 1/4
+assert d["sigmoid"][x.abs() >= 5].max() < 0.01  # ... y casi 0 para |x| >= 5
+assert abs(d["tanh"].max().item() - 1.0) < 1e-6 and d["tanh"][x.abs() >= 3].max() < 0.01
+assert (d["relu"][neg] == 0).all() and (d["relu"][pos] == 1).all()
+assert (d["leaky_relu"][neg] == 0.01).all() and (d["elu"] > 0).all()
+
+# %%
+# Este ejemplo acompaña a :doc:`/clase/05-funciones-activacion`,
+# :doc:`/clase/06-sigmoid-tanh`, :doc:`/clase/07-relu` y
+# :doc:`/clase/08-variantes-relu`.

@@ -1,0 +1,299 @@
+r"""One forward/backward pass, then verdicts: what is wrong with this network's gradients?
+
+:func:`diagnose` runs a :class:`~gradcourse.tracking.Tracker` over one batch and turns
+its per-layer statistics into :class:`Verdict` objects. Each verdict names the layer,
+the number that triggered it, the threshold, a remedy and the page of the course
+that explains it. The thresholds (module constants) and why:
+
+* **vanishing** -- ``grad_std`` of layer 1 over that of the last hidden layer
+  :math:`< 10^{-2}` (:data:`VANISHING_RATIO`), or a global gradient norm
+  :math:`< 10^{-7}` (:data:`VANISHING_NORM`). With one learning rate for all layers,
+  the first layer then moves 100 times slower than the last: if the last follows
+  the :math:`10^{-3}` update rule of thumb, the first gets :math:`10^{-5}`, frozen
+  for any practical run. Glorot & Bengio's "standard" initialization of a 5-layer
+  tanh network loses about a factor 3 per layer, 0.01 after four.
+* **exploding** -- the same ratio :math:`> 10^{2}` (:data:`EXPLODING_RATIO`), or a
+  global gradient norm :math:`> 10^{3}` (:data:`EXPLODING_NORM`): at a learning rate
+  of 0.1 that is a step of size 100 in weights of size about 1, far beyond the
+  :math:`\lVert g \rVert \approx 1`-5 where gradient clipping is usually set.
+* **saturated** -- more than half (:data:`SATURATED_FRAC`) of a tanh/sigmoid layer's
+  activations in the flat tails (derivative below 6 % of its maximum, see
+  :mod:`gradcourse.tracking`): most of the gradient through that layer is then
+  shrunk more than 16-fold.
+* **dead** -- more than half (:data:`DEAD_FRAC`) of a ReLU layer's units inactive on
+  every example of the batch. They receive no gradient and cannot recover; a
+  healthy He-initialized layer has essentially none (a unit is off on all of B
+  examples with probability :math:`2^{-B}`).
+* **nonfinite** -- a NaN/Inf in the loss, an activation or a gradient (where it
+  first appeared: :class:`~gradcourse.tracking.NonFinite`).
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from .tracking import NonFinite, Tracker
+
+__all__ = [
+    "DEAD_FRAC", "EXPLODING_NORM", "EXPLODING_RATIO", "PAGES", "SATURATED_FRAC",
+    "VANISHING_NORM", "VANISHING_RATIO", "Report", "Verdict", "diagnose", "diagnose_history",
+]
+
+VANISHING_RATIO = 1e-2
+VANISHING_NORM = 1e-7
+EXPLODING_RATIO = 1e2
+EXPLODING_NORM = 1e3
+SATURATED_FRAC = 0.5
+DEAD_FRAC = 0.5
+
+#: Course page title -> docname on the site. The one place to update if pages move.
+PAGES: dict[str, str] = {
+    "El problema de los gradientes": "clase/03-problema-gradientes",
+    "Sigmoid y Tanh": "clase/06-sigmoid-tanh",
+    "ReLU": "clase/07-relu",
+    "Variantes de ReLU": "clase/08-variantes-relu",
+    "Inicialización de pesos": "clase/09-inicializacion",
+    "Xavier (Glorot)": "clase/10-xavier",
+    "He initialization": "clase/11-he",
+    "Señales prácticas": "clase/13-senales-practicas",
+}
+_SECTION = {"vanishing": "El problema de los gradientes", "exploding": "El problema de los gradientes",
+            "saturated": "Sigmoid y Tanh", "dead": "ReLU", "nonfinite": "Señales prácticas"}
+
+_TEXT = {
+    "es": {
+        "vanishing": ("El gradiente se desvanece hacia la entrada",
+                      "Usa Xavier (Glorot) con tanh o He con ReLU; evita sigmoid en redes "
+                      "profundas; BatchNorm o conexiones residuales ayudan."),
+        "exploding": ("El gradiente explota",
+                      "Reduce la escala de la inicialización (Xavier/He), baja la tasa de "
+                      "aprendizaje o recorta el gradiente (clip_norm)."),
+        "saturated": ("Capa saturada: la mayoría de las activaciones está en las colas planas",
+                      "Inicializa con Xavier (Glorot), normaliza la entrada o cambia a ReLU."),
+        "dead": ("Neuronas ReLU muertas: inactivas en todo el lote",
+                 "Usa He, una tasa de aprendizaje menor o una variante de ReLU (Leaky ReLU, ELU); "
+                 "revisa que el sesgo no sea muy negativo."),
+        "nonfinite": ("Aparecen valores NaN o Inf",
+                      "Baja la tasa de aprendizaje, recorta el gradiente y revisa la entrada "
+                      "y los pesos de la capa señalada."),
+        "healthy": "Sin problemas: ningún umbral se ha superado.",
+        "header": ("Tipo", "Capa", "Evidencia", "Umbral", "Remedio", "Sección"),
+        "title": "Diagnóstico del flujo de gradientes",
+        "network": "toda la red",
+        "layer": "capa",
+    },
+    "en": {
+        "vanishing": ("The gradient vanishes toward the input",
+                      "Use Xavier (Glorot) with tanh or He with ReLU; avoid sigmoid in deep "
+                      "networks; BatchNorm or residual connections help."),
+        "exploding": ("The gradient explodes",
+                      "Shrink the initialization (Xavier/He), lower the learning rate or clip "
+                      "the gradient (clip_norm)."),
+        "saturated": ("Saturated layer: most activations sit in the flat tails",
+                      "Initialize with Xavier (Glorot), normalize the input or switch to ReLU."),
+        "dead": ("Dead ReLU units: inactive on the whole batch",
+                 "Use He, a smaller learning rate or a ReLU variant (Leaky ReLU, ELU); check "
+                 "that the bias is not very negative."),
+        "nonfinite": ("NaN or Inf values appear",
+                      "Lower the learning rate, clip the gradient and check the input and "
+                      "weights of the reported layer."),
+        "healthy": "Healthy: no threshold was crossed.",
+        "header": ("Kind", "Layer", "Evidence", "Threshold", "Remedy", "Section"),
+        "title": "Gradient-flow diagnosis",
+        "network": "whole network",
+        "layer": "layer",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One problem found.
+
+    Attributes:
+        kind: ``"vanishing"``, ``"exploding"``, ``"saturated"``, ``"dead"`` or ``"nonfinite"``.
+        layer: Layer index (1 = nearest the input) or ``None`` for the whole network.
+        evidence: The number that triggered it (NaN for ``nonfinite``).
+        threshold: The threshold it crossed.
+        measure: What ``evidence`` measures, e.g. ``"grad_std[1] / grad_std[L]"``.
+        message: One-line description in the report's language.
+        remedy: What to try, in the report's language.
+        section: Title of the course page that explains it (a key of :data:`PAGES`).
+        docname: That page's docname on the site.
+    """
+
+    kind: str
+    layer: int | None
+    evidence: float
+    threshold: float
+    measure: str
+    message: str
+    remedy: str
+    section: str
+    docname: str
+
+
+@dataclass
+class Report:
+    """The verdicts of a diagnosis; ``healthy`` when there is none."""
+
+    verdicts: list[Verdict] = field(default_factory=list)
+    records: list[dict[str, Any]] = field(default_factory=list)
+    lang: str = "es"
+
+    @property
+    def healthy(self) -> bool:
+        return not self.verdicts
+
+    def kinds(self) -> list[str]:
+        return [v.kind for v in self.verdicts]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"healthy": self.healthy, "lang": self.lang,
+                "verdicts": [asdict(v) for v in self.verdicts], "records": list(self.records)}
+
+    def _rows(self) -> list[tuple[str, ...]]:
+        t = _TEXT[self.lang]
+        return [(v.kind, t["network"] if v.layer is None else f"{t['layer']} {v.layer}",
+                 v.measure if v.kind == "nonfinite" else f"{v.measure} = {v.evidence:.3g}",
+                 "—" if v.kind == "nonfinite" else f"{v.threshold:.3g}", v.remedy, v.section)
+                for v in self.verdicts]
+
+    def __str__(self) -> str:
+        t = _TEXT[self.lang]
+        if self.healthy:
+            return f"{t['title']}: {t['healthy']}"
+        lines = [f"{t['title']}:"]
+        for v, row in zip(self.verdicts, self._rows(), strict=True):
+            limit = "" if v.kind == "nonfinite" else f"; {t['header'][3].lower()} {row[3]}"
+            lines.append(f"- [{v.kind}] {row[1]}: {v.message} ({row[2]}{limit}).")
+            lines.append(f"  {v.remedy} -> «{v.section}»")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        t = _TEXT[self.lang]
+        if self.healthy:
+            return f"<p><b>{html.escape(t['title'])}</b>: {html.escape(t['healthy'])}</p>"
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in t["header"])
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
+                       for row in self._rows())
+        return (f"<p><b>{html.escape(t['title'])}</b></p><table><thead><tr>{head}</tr></thead>"
+                f"<tbody>{body}</tbody></table>")
+
+    @classmethod
+    def from_records(cls, records: list[dict[str, Any]], nonfinite: NonFinite | None = None,
+                     lang: str = "es", kinds: dict[int, str] | None = None) -> Report:
+        """Verdicts from one step's per-layer records (as :meth:`Tracker.summary` gives).
+
+        Args:
+            records: One dict per layer, layer 1 first.
+            nonfinite: A :class:`~gradcourse.tracking.NonFinite` event, if any.
+            lang: ``"es"`` or ``"en"``.
+            kinds: Layer index -> activation kind; ``"dead"`` only fires for ``"relu"``
+                (ReLU/ReLU6, the activations with a zero gradient when off). Default:
+                any layer that has a ``dead_frac``.
+        """
+        if lang not in _TEXT:
+            raise ValueError(f"lang must be 'es' or 'en', got {lang!r}")
+        found: list[tuple[str, int | None, float, float, str]] = []
+        if nonfinite is not None:
+            found.append(("nonfinite", nonfinite.layer, math.nan, math.nan,
+                          nonfinite.describe(lang)))
+        else:
+            found += _flow_verdicts(records)
+        for r in records:
+            if r.get("nonfinite_forward") or r.get("nonfinite_backward") or (
+                    nonfinite is not None and nonfinite.phase == "forward"
+                    and r["layer"] >= (nonfinite.layer or 0)):
+                continue  # statistics downstream of a NaN/Inf mean nothing
+            sat, dead = r.get("saturated_frac"), r.get("dead_frac")
+            if sat is not None and sat > SATURATED_FRAC:
+                found.append(("saturated", r["layer"], sat, SATURATED_FRAC, "saturated_frac"))
+            relu = kinds is None or kinds.get(r["layer"]) == "relu"
+            if dead is not None and relu and dead > DEAD_FRAC:
+                found.append(("dead", r["layer"], dead, DEAD_FRAC, "dead_frac"))
+        text = _TEXT[lang]
+        verdicts = [Verdict(kind, layer, ev, thr, measure, text[kind][0], text[kind][1],
+                            _SECTION[kind], PAGES[_SECTION[kind]])
+                    for kind, layer, ev, thr, measure in found]
+        return cls(verdicts, [dict(r) for r in records], lang)
+
+    @classmethod
+    def from_tracker(cls, tracker: Tracker, lang: str = "es") -> Report:
+        """Verdicts on the latest recorded step of ``tracker``."""
+        kinds = {layer.index: layer.kind for layer in tracker.layers}
+        return cls.from_records(tracker.summary(), tracker.nonfinite, lang, kinds)
+
+
+def _flow_verdicts(records: list[dict[str, Any]]) -> list[tuple[str, int | None, float, float, str]]:
+    out: list[tuple[str, int | None, float, float, str]] = []
+    norms = [r["weight_grad_norm"] for r in records if r.get("weight_grad_norm") is not None]
+    total = math.sqrt(sum(n * n for n in norms)) if norms else None
+    stds = [r.get("grad_std") for r in records]
+    if len(stds) >= 2 and stds[0] is not None and stds[-1]:
+        ratio = stds[0] / stds[-1]
+        measure = f"grad_std[1] / grad_std[{len(stds)}]"
+        if ratio < VANISHING_RATIO:
+            out.append(("vanishing", None, ratio, VANISHING_RATIO, measure))
+        elif ratio > EXPLODING_RATIO:
+            out.append(("exploding", None, ratio, EXPLODING_RATIO, measure))
+    if total is not None and not any(k in ("vanishing", "exploding") for k, *_ in out):
+        if total < VANISHING_NORM:
+            out.append(("vanishing", None, total, VANISHING_NORM, "‖∇W‖"))
+        elif total > EXPLODING_NORM:
+            out.append(("exploding", None, total, EXPLODING_NORM, "‖∇W‖"))
+    return out
+
+
+def diagnose_history(history: list[dict[str, Any]], lang: str = "es") -> Report:
+    """Verdicts on the last step of a :attr:`Tracker.history` (a list of per-layer records)."""
+    if not history:
+        raise ValueError("the history is empty: no step was recorded")
+    last = history[-1]["step"]
+    return Report.from_records([r for r in history if r["step"] == last], lang=lang)
+
+
+def diagnose(model: nn.Module, X: Tensor, y: Tensor,
+             loss_fn: Callable[[Tensor, Tensor], Tensor] | None = None,
+             lang: str = "es") -> Report:
+    """Run one forward/backward pass of ``model`` on ``(X, y)`` and judge its gradients.
+
+    The model keeps its mode (train/eval) and its parameters; gradients already stored
+    in ``.grad`` are put back afterwards.
+
+    Args:
+        model: A :class:`gradcourse.MLP` or any model :class:`Tracker` can follow.
+        X: A batch of inputs.
+        y: Targets for ``loss_fn`` (class indices for the default cross-entropy).
+        loss_fn: Default ``nn.CrossEntropyLoss()``.
+        lang: ``"es"`` (default) or ``"en"``.
+
+    Example:
+        >>> import gradcourse as gc
+        >>> data = gc.digits()
+        >>> gc.diagnose(gc.MLP(64, 10, depth=3, width=64, seed=0),
+        ...             data.X_train[:256], data.y_train[:256]).healthy
+        True
+    """
+    loss_fn = loss_fn or nn.CrossEntropyLoss()
+    params = [p for p in model.parameters() if p.requires_grad]
+    saved = [p.grad for p in params]
+    for p in params:
+        p.grad = None
+    try:
+        with torch.enable_grad(), Tracker(model, update_ratio=False) as tracker:
+            loss = loss_fn(model(X), y)
+            if torch.isfinite(loss.detach()).all():
+                loss.backward()
+            tracker.step(loss)
+    finally:
+        for p, g in zip(params, saved, strict=True):
+            p.grad = g
+    return Report.from_tracker(tracker, lang)

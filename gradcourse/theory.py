@@ -1,0 +1,223 @@
+r"""What theory predicts for the variance of signals and gradients, layer by layer.
+
+Two views of the same recursion, for a network with weights of variance
+:math:`\operatorname{Var}(W_k)` (from :func:`gradcourse.initializers.weight_std`) and
+pre-activations :math:`z_k = W_k f(z_{k-1}) + b_k`:
+
+* **Forward/backward variance** (Glorot & Bengio 2010, eq. 5-6; He et al. 2015,
+  eq. 9 and 14). With Gaussian pre-activations of variance :math:`q_k`,
+
+  .. math::
+      q_{k+1} = n_k \operatorname{Var}(W_{k+1})\, \mathbb{E}[f(z)^2]_{z \sim \mathcal{N}(0, q_k)},
+      \qquad
+      \operatorname{Var}(\delta_k) = \mathbb{E}[f'(z)^2]\, n_{k+1}\operatorname{Var}(W_{k+1})
+      \operatorname{Var}(\delta_{k+1})
+
+  where :math:`\delta_k = \partial L / \partial z_k`. For ReLU,
+  :math:`\mathbb{E}[f(z)^2] = q/2` and :math:`\mathbb{E}[f'(z)^2] = 1/2`: He's eq. 9 and 14.
+  ``method="linear"`` replaces :math:`f` by its tangent at 0, Glorot's linear regime
+  (:math:`\operatorname{Var}(z_{k+1}) = n_k \operatorname{Var}(W)\operatorname{Var}(z_k)`).
+* **Mean-field length map** (Poole et al. 2016; Schoenholz et al. 2017) for
+  :math:`W_{ij} \sim \mathcal{N}(0, \sigma_w^2/n)`, :math:`b_i \sim \mathcal{N}(0, \sigma_b^2)`:
+
+  .. math::
+      q^{*} = \sigma_w^2\, \mathbb{E}[f(\sqrt{q^{*}} z)^2] + \sigma_b^2, \qquad
+      \chi_1 = \sigma_w^2\, \mathbb{E}[f'(\sqrt{q^{*}} z)^2], \qquad
+      \xi = -1/\ln \chi_1
+
+  Gradients shrink by :math:`\chi_1` per layer (vanish if :math:`\chi_1 < 1`, explode
+  if :math:`\chi_1 > 1`); the *critical* :math:`\sigma_w^2` is where :math:`\chi_1 = 1`.
+
+All Gaussian expectations use Gauss-Hermite quadrature with 100 nodes (an even number, so no
+node falls on the kink of ReLU at 0, where the derivative jumps).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+import torch
+
+from . import activations, initializers
+
+__all__ = [
+    "backward_variance",
+    "chi1",
+    "critical_sigma_w2",
+    "depth_scale",
+    "fixed_point",
+    "forward_variance",
+    "gaussian_mean",
+]
+
+_NODES, _WEIGHTS = np.polynomial.hermite_e.hermegauss(100)  # even: no node at the kink z = 0
+_WEIGHTS = _WEIGHTS / math.sqrt(2 * math.pi)
+
+
+def gaussian_mean(fn, q: float) -> float:
+    r""":math:`\mathbb{E}[g(z)]` for :math:`z \sim \mathcal{N}(0, q)`, ``fn`` mapping a float64 tensor."""
+    z = torch.as_tensor(_NODES * math.sqrt(max(q, 0.0)), dtype=torch.float64)
+    return float(np.sum(_WEIGHTS * fn(z).numpy()))
+
+
+@functools.lru_cache(maxsize=32)
+def _module(activation: str) -> torch.nn.Module:
+    return activations.get(activation)
+
+
+def _f2(activation: str, q: float, **kw) -> float:
+    r""":math:`\mathbb{E}[f(z)^2]` (as :func:`gradcourse.activations.second_moment`, cached module)."""
+    if kw:
+        return activations.second_moment(activation, q, **kw)
+    return gaussian_mean(lambda z: _module(activation)(z) ** 2, q)
+
+
+def _df2(activation: str, q: float, **kw) -> float:
+    return gaussian_mean(lambda z: activations.derivative(activation, z, **kw) ** 2, q)
+
+
+def _check_widths(widths) -> list[int]:
+    widths = [int(n) for n in widths]
+    if len(widths) < 3 or min(widths) < 1:
+        raise ValueError("widths must list input, hidden and output sizes (at least 3, all >= 1), "
+                         f"got {widths}")
+    return widths
+
+
+def _weight_var(scheme: str, fan_in: int, fan_out: int, activation: str, **kw) -> float:
+    return initializers.weight_std(scheme, fan_in, fan_out, activation=activation, **kw) ** 2
+
+
+def forward_variance(scheme: str, activation: str, widths, input_var: float = 1.0,
+                     method: str = "gaussian", of: str = "preactivation",
+                     **init_kwargs) -> list[float]:
+    r"""Predicted variance of the forward signal at each hidden layer (layer 1 first).
+
+    Args:
+        scheme: An initializer name, e.g. ``"xavier_uniform"``.
+        activation: An activation name, e.g. ``"tanh"``.
+        widths: ``[n_in, n_1, ..., n_L, n_out]``: input, hidden and output sizes.
+        input_var: Second moment of each input feature.
+        method: ``"gaussian"`` (quadrature) or ``"linear"`` (Glorot's linear regime).
+        of: ``"preactivation"`` (:math:`z_k`) or ``"activation"`` (:math:`f(z_k)`).
+        **init_kwargs: Parameters of the scheme (``std=...``, ``gain=...``).
+
+    Returns:
+        One variance per hidden layer (``len(widths) - 2`` values).
+    """
+    widths = _check_widths(widths)
+    slope2 = float(activations.derivative(activation, torch.zeros(1, dtype=torch.float64))) ** 2
+    out, second = [], input_var
+    for k in range(1, len(widths) - 1):
+        q = widths[k - 1] * _weight_var(scheme, widths[k - 1], widths[k], activation,
+                                        **init_kwargs) * second
+        if method == "linear":
+            second = slope2 * q
+            out.append(q if of == "preactivation" else second)
+            continue
+        second = _f2(activation, q)
+        if of == "preactivation":
+            out.append(q)
+        else:
+            mean = gaussian_mean(activations.get(activation), q)
+            out.append(second - mean**2)
+    return out
+
+
+def backward_variance(scheme: str, activation: str, widths, input_var: float = 1.0,
+                      output_grad_var: float = 1.0, method: str = "gaussian",
+                      **init_kwargs) -> list[float]:
+    r"""Predicted variance of :math:`\partial L/\partial z_k` at each hidden layer (layer 1 first).
+
+    Starts from ``output_grad_var`` at the output (logits) and walks down, using the
+    forward variances of :func:`forward_variance` for :math:`\mathbb{E}[f'(z)^2]`.
+    """
+    widths = _check_widths(widths)
+    q = forward_variance(scheme, activation, widths, input_var, method, **init_kwargs)
+    slope2 = float(activations.derivative(activation, torch.zeros(1, dtype=torch.float64))) ** 2
+    var, out = output_grad_var, []
+    for k in range(len(widths) - 2, 0, -1):  # hidden layer k, fed back by layer k + 1
+        fan_out = widths[k + 1]
+        w_var = _weight_var(scheme, widths[k], fan_out, activation, **init_kwargs)
+        d2 = slope2 if method == "linear" else _df2(activation, q[k - 1])
+        var = d2 * fan_out * w_var * var
+        out.append(var)
+    return out[::-1]
+
+
+def _bisect(fn, lo: float, hi: float, iters: int = 60) -> float:
+    f_lo = fn(lo)
+    for _ in range(iters):
+        mid = 0.5 * (lo + hi)
+        f_mid = fn(mid)
+        if (f_mid > 0) == (f_lo > 0):
+            lo, f_lo = mid, f_mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
+def fixed_point(activation: str, sigma_w2: float, sigma_b2: float = 0.0) -> float:
+    r"""The stable fixed point :math:`q^*` of the length map (``inf`` if it diverges)."""
+    if sigma_w2 <= 0 or sigma_b2 < 0:
+        raise ValueError(f"need sigma_w2 > 0 and sigma_b2 >= 0, got {sigma_w2}, {sigma_b2}")
+
+    def g(q: float) -> float:
+        return sigma_w2 * _f2(activation, q) + sigma_b2 - q
+
+    lo = 0.0
+    if sigma_b2 == 0.0:
+        if g(1e-8) <= 0:  # the map contracts near 0: q* = 0
+            return 0.0
+        lo = 1e-8
+    hi = 1.0
+    while g(hi) > 0:
+        hi *= 2
+        if hi > 1e8:
+            return math.inf
+    return _bisect(g, lo, hi)
+
+
+def chi1(activation: str, sigma_w2: float, sigma_b2: float = 0.0) -> float:
+    r""":math:`\chi_1 = \sigma_w^2 \mathbb{E}[f'(\sqrt{q^*} z)^2]`, the per-layer gradient factor."""
+    q = fixed_point(activation, sigma_w2, sigma_b2)
+    if math.isinf(q):
+        return math.inf
+    return sigma_w2 * _df2(activation, max(q, 1e-12))  # q* = 0: the limit q -> 0+
+
+
+def critical_sigma_w2(activation: str, sigma_b2: float = 0.0) -> float:
+    r"""The :math:`\sigma_w^2` where :math:`\chi_1 = 1` (the edge of chaos).
+
+    Parametrised by the fixed point: a given :math:`q^* > \sigma_b^2` needs
+    :math:`\sigma_w^2 = (q^* - \sigma_b^2)/\mathbb{E}[f(\sqrt{q^*}z)^2]`, so
+    :math:`\chi_1(q^*) = 1` is a one-dimensional bisection in :math:`q^*`.
+    """
+    if sigma_b2 == 0.0:
+        slope = float(activations.derivative(activation, torch.zeros(1, dtype=torch.float64)))
+        f0 = float(_module(activation)(torch.zeros(1, dtype=torch.float64)))
+        if f0 == 0.0 and slope != 0.0:  # q* = 0 at criticality: chi1 = sigma_w2 f'(0)^2
+            return 1.0 / slope**2
+
+    def sw2(q: float) -> float:
+        return (q - sigma_b2) / _f2(activation, q)
+
+    def excess(q: float) -> float:
+        return sw2(q) * _df2(activation, q) - 1.0
+
+    lo, hi = sigma_b2 * (1 + 1e-9) + 1e-12, max(1.0, 2 * sigma_b2)
+    if abs(excess(hi)) < 1e-10:  # scale-invariant (ReLU with sigma_b2 = 0): any q* is critical
+        return sw2(hi)
+    while excess(hi) < 0:  # chi1 grows with q* along the critical path
+        hi *= 2
+        if hi > 1e6:
+            raise ValueError(f"no critical point found for {activation!r}, sigma_b2={sigma_b2}")
+    return sw2(_bisect(excess, lo, hi))
+
+
+def depth_scale(activation: str, sigma_w2: float, sigma_b2: float = 0.0) -> float:
+    r""":math:`\xi = -1/\ln\chi_1`: layers over which gradients change by a factor :math:`e`."""
+    c = chi1(activation, sigma_w2, sigma_b2)
+    return math.inf if c == 1.0 else -1.0 / math.log(c)

@@ -1,0 +1,211 @@
+"""Tracker: statistics against manual autograd, NaN/Inf localisation, hook hygiene."""
+
+from __future__ import annotations
+
+import gc as pygc
+import math
+import tracemalloc
+import weakref
+
+import pytest
+import torch
+from torch import nn
+
+import gradcourse as gc
+from gradcourse.tracking import Tracker
+
+
+def _batch(n=64, d=32, classes=5, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randn(n, d, generator=gen), torch.randint(0, classes, (n,), generator=gen)
+
+
+def _hook_count(model: nn.Module) -> int:
+    return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks)
+               for m in model.modules())
+
+
+def _one_step(model, tracker, X, y, opt=None):
+    if opt is not None:
+        opt.zero_grad()
+    loss = nn.functional.cross_entropy(model(X), y)
+    loss.backward()
+    tracker.before_step()
+    if opt is not None:
+        opt.step()
+    tracker.step(loss)
+    return loss
+
+
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid", "relu"])
+def test_statistics_match_manual_autograd(activation):
+    X, y = _batch()
+    model = gc.MLP(32, 5, depth=3, width=48, activation=activation, init="xavier_normal", seed=1)
+    zs, acts = [], []
+
+    def keep(module, args, out):
+        out.retain_grad()
+        zs.append(out)
+
+    handles = [h.linear.register_forward_hook(keep) for h in model.hidden]
+    handles += [h.act.register_forward_hook(lambda m, a, o: acts.append(o.detach()))
+                for h in model.hidden]
+    with Tracker(model) as tr:
+        _one_step(model, tr, X, y)
+    for h in handles:
+        h.remove()
+    for rec, z, a, layer in zip(tr.summary(), zs, acts, model.hidden, strict=True):
+        assert rec["grad_std"] == pytest.approx(z.grad.std().item(), rel=1e-5)
+        assert rec["act_mean"] == pytest.approx(a.mean().item(), rel=1e-4, abs=1e-7)
+        assert rec["act_std"] == pytest.approx(a.std().item(), rel=1e-5)
+        gw, w = layer.linear.weight.grad, layer.linear.weight.detach()
+        assert rec["weight_grad_norm"] == pytest.approx(gw.norm().item(), rel=1e-5)
+        assert rec["grad_data_ratio"] == pytest.approx((gw.std() / w.std()).item(), rel=1e-5)
+        if activation == "tanh":
+            assert rec["saturated_frac"] * a.numel() == pytest.approx((a.abs() > 0.97).sum().item())
+        elif activation == "sigmoid":
+            expected = ((a < 0.015) | (a > 0.985)).float().mean().item()
+            assert rec["saturated_frac"] == pytest.approx(expected, abs=2 / a.numel())
+        else:
+            assert rec["dead_frac"] * a.shape[1] == pytest.approx((a.amax(0) <= 0).sum().item())
+            assert rec["saturated_frac"] is None
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_update_ratio_matches_manual(optimizer):
+    X, y = _batch()
+    model = gc.MLP(32, 5, depth=2, width=40, activation="tanh", init="xavier_uniform", seed=2)
+    opt = (torch.optim.SGD(model.parameters(), lr=0.05) if optimizer == "sgd"
+           else torch.optim.Adam(model.parameters(), lr=1e-3))
+    before = [h.linear.weight.detach().clone() for h in model.hidden]
+    with Tracker(model, optimizer=opt) as tr:
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(X), y).backward()
+        opt.step()  # the tracker closes the step through the optimizer's hooks
+    assert len(tr.history) == 2
+    for rec, w0, h in zip(tr.summary(), before, model.hidden, strict=True):
+        manual = ((h.linear.weight.detach() - w0).std() / w0.std()).item()
+        assert rec["update_ratio"] == pytest.approx(manual, rel=1e-3)
+
+
+def test_user_loop_with_before_step_and_train_agree():
+    data = gc.digits()
+    model = gc.MLP(64, 10, depth=3, width=32, seed=0)
+    tr = Tracker(model, every=2)
+    hist = gc.train(model, data, steps=6, callbacks=[tr], progress=False)
+    assert not tr.attached and _hook_count(model) == 0  # train() attached and detached it
+    assert [r["step"] for r in tr.history][::3] == [1, 3, 5] and len(hist.step) == 6
+    assert all(r["update_ratio"] is not None and r["update_ratio"] > 0 for r in tr.history)
+    frame = tr.to_frame()
+    assert set(frame["layer"]) == {1, 2, 3} and len(frame) == 9
+    # a hand-written loop with a momentum optimizer: before_step() copies the weights
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    with Tracker(model) as tr2:
+        for _ in range(3):
+            _one_step(model, tr2, data.X_train[:64], data.y_train[:64], opt)
+    assert [r["step"] for r in tr2.history] == [1] * 3 + [2] * 3 + [3] * 3
+    assert all(0 < r["update_ratio"] < 1 for r in tr2.history)
+
+
+def test_eval_passes_are_ignored_and_generic_models_work():
+    model = nn.Sequential(nn.Linear(8, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout(0.0),
+                          nn.Linear(16, 16), nn.Tanh(), nn.Linear(16, 3))
+    tr = Tracker(model)
+    assert [(layer.name, layer.kind) for layer in tr.layers] == [("0", "relu"), ("4", "tanh")]
+    X, y = _batch(32, 8, 3)
+    with tr:
+        with torch.no_grad():
+            model(X)  # evaluation: not recorded
+        _one_step(model, tr, X, y)
+    assert len(tr.history) == 2 and tr.summary()[1]["saturated_frac"] is not None
+    with pytest.raises(ValueError, match="no layer to track"):
+        Tracker(nn.Sequential(nn.Linear(3, 3), nn.Linear(3, 2)))
+
+
+@pytest.mark.parametrize("k", [1, 3, 4])
+def test_inf_weight_is_localised(k):
+    model = gc.MLP(32, 5, depth=4, width=24, activation="tanh", init="xavier_normal", seed=0)
+    with torch.no_grad():
+        model.layer(k).linear.weight[0, 0] = math.inf
+    X, y = _batch()
+    with Tracker(model) as tr:
+        _one_step(model, tr, X, y)
+    nf = tr.nonfinite
+    assert (nf.step, nf.phase, nf.layer, nf.source) == (1, "forward", k, "weight")
+    assert f"layer {k}" in str(nf) and f"capa {k}" in nf.describe("es")
+    assert tr.summary()[k - 1]["nonfinite_forward"]
+
+
+def test_nan_input_and_backward_localisation():
+    model = gc.MLP(32, 5, depth=3, width=24, seed=0)
+    X, y = _batch()
+    X[3, 5] = math.nan
+    with Tracker(model) as tr:
+        _one_step(model, tr, X, y)
+    assert (tr.nonfinite.phase, tr.nonfinite.layer, tr.nonfinite.source) == ("forward", 1, "input")
+    # forward finite, gradient made non-finite on its way back into layer 2's output
+    model = gc.MLP(32, 5, depth=3, width=24, seed=0)
+    model.layer(3).act.register_full_backward_hook(
+        lambda m, gin, gout: (torch.full_like(gin[0], math.nan),))
+    X, y = _batch()
+    with Tracker(model) as tr:
+        _one_step(model, tr, X, y)
+    assert (tr.nonfinite.phase, tr.nonfinite.layer, tr.nonfinite.source) == ("backward", 3, "output")
+
+
+def test_nonfinite_loss_stops_train_and_is_reported():
+    data = gc.digits()
+    model = gc.MLP(64, 10, depth=2, width=16, seed=0)
+    tr = Tracker(model)
+    hist = gc.train(model, data, steps=3, callbacks=[tr], progress=False,
+                    loss_fn=lambda out, y: out.sum() * math.inf)
+    assert hist.stop_step == 1
+    assert (tr.nonfinite.phase, tr.nonfinite.layer) == ("loss", None)
+
+
+def test_no_hook_survives_an_exception():
+    model = gc.MLP(32, 5, depth=3, width=16, seed=0)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(RuntimeError, match="boom"), Tracker(model, optimizer=opt):
+        assert _hook_count(model) == 6
+        model(torch.randn(4, 32)).sum().backward()
+        raise RuntimeError("boom")
+    assert _hook_count(model) == 0
+    assert not opt._optimizer_step_pre_hooks and not opt._optimizer_step_post_hooks
+
+
+def test_attach_detach_1000_times_leaves_nothing():
+    model = gc.MLP(16, 3, depth=4, width=8, seed=0)
+    X = torch.randn(4, 16)
+    tracker = Tracker(model)
+    for _ in range(50):  # warm up allocator caches
+        tracker.attach()
+        tracker.detach()
+    pygc.collect()
+    tracemalloc.start()
+    start = tracemalloc.get_traced_memory()[0]
+    for i in range(1000):
+        tracker.attach()
+        if i % 100 == 0:
+            model(X)
+        tracker.detach()
+    pygc.collect()
+    grown = tracemalloc.get_traced_memory()[0] - start
+    tracemalloc.stop()
+    assert _hook_count(model) == 0
+    assert grown < 50_000, grown
+    ref = weakref.ref(tracker)
+    del tracker
+    pygc.collect()
+    assert ref() is None
+
+
+def test_histograms_on_demand():
+    model = gc.MLP(32, 5, depth=3, width=24, activation="tanh", init="xavier_normal", seed=0)
+    X, y = _batch()
+    with Tracker(model, histograms=20) as tr:
+        _one_step(model, tr, X, y)
+    assert len(tr.histograms) == 6
+    for h in tr.histograms:
+        assert len(h["counts"]) == 20 and len(h["edges"]) == 21
+        assert sum(h["counts"]) == (64 * 24)

@@ -30,6 +30,9 @@ ACTIVATIONS = {"sigmoid": "Sigmoide", "tanh": "Tanh", "relu": "ReLU"}
 INITS = {"N(0; 0,01²)": ("normal", {"std": 0.01}), "Xavier": ("xavier_normal", {}),
          "He": ("he_normal", {})}
 DEPTHS = [3, 16]
+# A moderate rate: at lr = 0.1 the 16-layer ReLU + He run is at the edge of
+# stability, and its outcome changed with the seed or the thread count.
+LR, STEPS = 0.03, 300
 
 acc = np.zeros((len(DEPTHS), len(ACTIVATIONS), len(INITS)))
 for d, depth in enumerate(DEPTHS):
@@ -37,7 +40,7 @@ for d, depth in enumerate(DEPTHS):
         for i, (init, kwargs) in enumerate(INITS.values()):
             model = gc.MLP(data.in_features, data.n_classes, depth=depth, width=32,
                            activation=act, init=init, init_kwargs=kwargs, seed=0)
-            hist = gc.train(model, data, lr=0.1, steps=200, seed=0, eval_every=10**6)
+            hist = gc.train(model, data, lr=LR, steps=STEPS, seed=0, eval_every=10**6)
             acc[d, a, i] = hist.test_acc[-1]
     print(f"{depth} capas (filas: {', '.join(ACTIVATIONS)}; columnas: {', '.join(INITS)})")
     print(np.round(acc[d], 2))
@@ -46,7 +49,7 @@ for d, depth in enumerate(DEPTHS):
 # El mapa de calor
 # ----------------
 #
-# Cada casilla es la exactitud en test tras 200 pasos; el 10 % es el azar.
+# Cada casilla es la exactitud en test tras 300 pasos; el 10 % es el azar.
 
 fig, axes = plt.subplots(1, len(DEPTHS), figsize=(11, 4.3), sharey=True)
 for d, (ax, depth) in enumerate(zip(axes, DEPTHS, strict=True)):
@@ -62,7 +65,7 @@ for d, (ax, depth) in enumerate(zip(axes, DEPTHS, strict=True)):
     ax.set_title(f"{depth} capas ocultas")
 axes[0].set_ylabel("activación")
 fig.colorbar(im, ax=axes, shrink=0.85, label="exactitud en test")
-fig.suptitle("Exactitud tras 200 pasos de SGD según activación, inicialización y profundidad")
+fig.suptitle(f"Exactitud tras {STEPS} pasos de SGD según activación, inicialización y profundidad")
 
 # %%
 # Conclusión
@@ -74,16 +77,16 @@ fig.suptitle("Exactitud tras 200 pasos de SGD según activación, inicializació
 # arbitraria :math:`\mathcal{N}(0, 0{,}01^2)` fracasa en todas las casillas:
 # con 32 entradas cada capa multiplica la señal por
 # :math:`0{,}01\sqrt{32} \approx 0{,}06`, y se apaga antes de llegar a la
-# salida. La sigmoide es la activación más frágil: con este presupuesto de 200
+# salida. La sigmoide es la activación más frágil: con este presupuesto de 300
 # pasos no aprende con ninguna inicialización (véase también
 # :ref:`sphx_glr_auto_examples_plot_sigmoid_saturation.py`).
 
 deep, shallow = DEPTHS.index(16), DEPTHS.index(3)
 s, t, r = (list(ACTIVATIONS).index(k) for k in ("sigmoid", "tanh", "relu"))
 small, xavier, he = range(3)
-assert min(acc[:, r, he]) > 0.6 and min(acc[:, t, xavier]) > 0.85  # buenas combinaciones
-assert acc[shallow, r, xavier] > 0.9 and acc[deep, r, xavier] < 0.3  # ReLU + Xavier profunda
-assert acc[:, :, small].max() < 0.2 and acc[:, s, :].max() < 0.2  # init arbitraria, sigmoide
+assert min(acc[:, r, he]) > 0.6 and min(acc[:, t, xavier]) > 0.75  # buenas combinaciones
+assert acc[shallow, r, xavier] > 0.8 and acc[deep, r, xavier] < 0.3  # ReLU + Xavier profunda
+assert acc[:, :, small].max() < 0.2 and acc[:, s, :].max() < 0.3  # init arbitraria, sigmoide
 assert acc[deep, r, he] > acc[deep, r, xavier] + 0.3
 
 # %%

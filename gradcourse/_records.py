@@ -57,22 +57,6 @@ class NonFinite:
         return self.describe("en")
 
 
-def _flat(t: Tensor) -> Tensor:
-    """A 1-D view of ``t`` without copying when possible (order is irrelevant to sums)."""
-    t = t.detach()
-    if not t.is_contiguous() and t.dim() == 2 and t.t().is_contiguous():
-        t = t.t()  # e.g. the weight gradient of nn.Linear, produced transposed
-    return t.reshape(-1)
-
-
-def _std(s: float, sq: float, n: int) -> float:
-    """Sample std from the sum and the sum of squares (Bessel-corrected)."""
-    if n < 2:
-        return math.nan
-    var = (sq - s * s / n) / (n - 1)
-    return math.sqrt(var) if var > 0 else (0.0 if var == var else math.nan)
-
-
 def flat(t: Tensor) -> Tensor:
     """A 1-D view of ``t`` without copying when possible (order is irrelevant to sums)."""
     t = t.detach()

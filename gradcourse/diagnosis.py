@@ -70,7 +70,7 @@ _SECTION = {"vanishing": "El problema de los gradientes", "exploding": "El probl
 _TEXT = {
     "es": {
         "vanishing": ("El gradiente se desvanece hacia la entrada",
-                      "Usa Xavier (Glorot) con tanh o He con ReLU; evita sigmoid en redes "
+                      "Usa Xavier (Glorot) con tanh o He con ReLU; evita la sigmoide en redes "
                       "profundas; BatchNorm o conexiones residuales ayudan."),
         "exploding": ("El gradiente explota",
                       "Reduce la escala de la inicialización (Xavier/He), baja la tasa de "

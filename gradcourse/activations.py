@@ -17,7 +17,7 @@ from torch import Tensor, nn
 
 from ._registry import canonical, lookup
 
-__all__ = ["available", "derivative", "gain", "get", "second_moment"]
+__all__ = ["available", "derivative", "gain", "gaussian_mean", "get", "second_moment"]
 
 _MODULES: dict[str, Callable[..., nn.Module]] = {
     "identity": nn.Identity,
@@ -97,18 +97,33 @@ def derivative(name: str, x: Tensor, **kwargs) -> Tensor:
     return cdf + x * pdf
 
 
-def second_moment(name: str, q: float = 1.0, n: int = 101, **kwargs) -> float:
+# Gauss-Hermite nodes for E[g(z)], z ~ N(0, 1); an even count puts no node on the
+# kink of ReLU-like functions at z = 0, where the derivative jumps.
+_NODES, _WEIGHTS = np.polynomial.hermite_e.hermegauss(100)  # weight exp(-z^2/2)
+_WEIGHTS = _WEIGHTS / math.sqrt(2 * math.pi)
+
+
+def gaussian_mean(fn: Callable[[Tensor], Tensor], q: float = 1.0) -> float:
+    r""":math:`\mathbb{E}[g(z)]` for :math:`z \sim \mathcal{N}(0, q)` by Gauss-Hermite quadrature.
+
+    Args:
+        fn: Maps a float64 tensor of nodes to :math:`g` at those nodes.
+        q: Variance of the Gaussian (>= 0).
+    """
+    if q < 0:
+        raise ValueError(f"q must be >= 0, got {q}")
+    z = torch.as_tensor(_NODES * math.sqrt(q), dtype=torch.float64)
+    return float(np.sum(_WEIGHTS * fn(z).numpy()))
+
+
+def second_moment(name: str, q: float = 1.0, **kwargs) -> float:
     r""":math:`\mathbb{E}[f(z)^2]` for :math:`z \sim \mathcal{N}(0, q)`, by Gauss-Hermite quadrature.
 
     This is the quantity He et al. (2015) compute for ReLU (:math:`q/2`) and the
     building block of the mean-field length map (Poole et al. 2016).
     """
-    if q < 0:
-        raise ValueError(f"q must be >= 0, got {q}")
-    nodes, weights = np.polynomial.hermite_e.hermegauss(n)  # weight exp(-z^2/2)
-    z = torch.as_tensor(nodes * math.sqrt(q), dtype=torch.float64)
-    fz = get(name, **kwargs)(z).numpy()
-    return float(np.sum(weights * fz**2) / math.sqrt(2 * math.pi))
+    f = get(name, **kwargs)
+    return gaussian_mean(lambda z: f(z) ** 2, q)
 
 
 def gain(name: str, **kwargs) -> float:

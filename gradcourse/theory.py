@@ -28,19 +28,18 @@ pre-activations :math:`z_k = W_k f(z_{k-1}) + b_k`:
   Gradients shrink by :math:`\chi_1` per layer (vanish if :math:`\chi_1 < 1`, explode
   if :math:`\chi_1 > 1`); the *critical* :math:`\sigma_w^2` is where :math:`\chi_1 = 1`.
 
-All Gaussian expectations use Gauss-Hermite quadrature with 100 nodes (an even number, so no
-node falls on the kink of ReLU at 0, where the derivative jumps).
+All Gaussian expectations use :func:`gradcourse.activations.gaussian_mean` (Gauss-Hermite
+quadrature with 100 nodes, none on the kink of ReLU at 0).
 """
 
 from __future__ import annotations
 
-import functools
 import math
 
-import numpy as np
 import torch
 
 from . import activations, initializers
+from .activations import gaussian_mean
 
 __all__ = [
     "backward_variance",
@@ -52,26 +51,8 @@ __all__ = [
     "gaussian_mean",
 ]
 
-_NODES, _WEIGHTS = np.polynomial.hermite_e.hermegauss(100)  # even: no node at the kink z = 0
-_WEIGHTS = _WEIGHTS / math.sqrt(2 * math.pi)
-
-
-def gaussian_mean(fn, q: float) -> float:
-    r""":math:`\mathbb{E}[g(z)]` for :math:`z \sim \mathcal{N}(0, q)`, ``fn`` mapping a float64 tensor."""
-    z = torch.as_tensor(_NODES * math.sqrt(max(q, 0.0)), dtype=torch.float64)
-    return float(np.sum(_WEIGHTS * fn(z).numpy()))
-
-
-@functools.lru_cache(maxsize=32)
-def _module(activation: str) -> torch.nn.Module:
-    return activations.get(activation)
-
-
 def _f2(activation: str, q: float, **kw) -> float:
-    r""":math:`\mathbb{E}[f(z)^2]` (as :func:`gradcourse.activations.second_moment`, cached module)."""
-    if kw:
-        return activations.second_moment(activation, q, **kw)
-    return gaussian_mean(lambda z: _module(activation)(z) ** 2, q)
+    return activations.second_moment(activation, q, **kw)
 
 
 def _df2(activation: str, q: float, **kw) -> float:
@@ -197,7 +178,7 @@ def critical_sigma_w2(activation: str, sigma_b2: float = 0.0) -> float:
     """
     if sigma_b2 == 0.0:
         slope = float(activations.derivative(activation, torch.zeros(1, dtype=torch.float64)))
-        f0 = float(_module(activation)(torch.zeros(1, dtype=torch.float64)))
+        f0 = float(activations.get(activation)(torch.zeros(1, dtype=torch.float64)))
         if f0 == 0.0 and slope != 0.0:  # q* = 0 at criticality: chi1 = sigma_w2 f'(0)^2
             return 1.0 / slope**2
 

@@ -1,7 +1,7 @@
 """Activation functions: a registry of torch modules, their derivatives and gains.
 
 Every activation is one of torch's own ``nn`` modules, so what the course plots
-is exactly what trains. :func:`derivative` gives the closed form of f'(x), which
+is exactly what trains. :func:`derivative` gives the closed form of :math:`f'(x)`, which
 the tests check against autograd, and :func:`gain` the factor that keeps the
 second moment of the signal through ``f`` (the ``gain`` of ``torch.nn.init``).
 """

@@ -61,13 +61,28 @@ def activation_kind(module: nn.Module) -> str:
 
 @dataclass(frozen=True)
 class TrackedLayer:
-    """One tracked layer: ``index`` counts from 1 at the input."""
+    """One tracked layer: ``index`` counts from 1 at the input.
+
+    ``direct`` says that the activation module receives the Linear/Conv output itself
+    and that the layer's input is the previous tracked layer's activation (a plain
+    :class:`gradcourse.MLP` layer): then one hook on the activation sees everything and
+    the Linear needs none. It is ``False`` for every other model.
+    """
 
     index: int
     name: str
     linear: nn.Module
     act: nn.Module
     kind: str
+    direct: bool = False
+
+
+def _direct(layer: nn.Module, previous: nn.Module | None) -> bool:
+    """Linear -> activation with nothing between (no norm, no backward hook wrapping the
+    activation's input), fed by the previous layer's activation (no residual sum)."""
+    hooked = layer.act._backward_hooks or layer.act._backward_pre_hooks
+    return (previous is not None and not previous.residual and not hooked
+            and isinstance(layer.norm, nn.Identity))
 
 
 def find_layers(model: nn.Module) -> list[TrackedLayer]:
@@ -82,7 +97,8 @@ def find_layers(model: nn.Module) -> list[TrackedLayer]:
     from .models import MLP  # local: models imports nothing from here
 
     if isinstance(model, MLP):
-        return [TrackedLayer(k + 1, f"hidden.{k}", h.linear, h.act, activation_kind(h.act))
+        return [TrackedLayer(k + 1, f"hidden.{k}", h.linear, h.act, activation_kind(h.act),
+                             direct=_direct(h, model.hidden[k - 1] if k else None))
                 for k, h in enumerate(model.hidden)]
     pairs: list[tuple[str, nn.Module, nn.Module]] = []
     pending: tuple[str, nn.Module] | None = None

@@ -1,7 +1,7 @@
 """Records of :class:`~gradcourse.tracking.Tracker`: from reduced sums to tidy dicts.
 
-Private helpers: the :class:`NonFinite` event, the per-layer record and the rule
-that finds where a NaN/Inf first appeared.
+Private helpers: the :class:`Sums` buffer the hooks reduce into, the :class:`NonFinite`
+event, the per-layer record and the rule that finds where a NaN/Inf first appeared.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from torch import Tensor
 
 from ._layers import TrackedLayer
 
-__all__ = ["NonFinite", "flat", "locate", "make_record", "sample_std"]
+__all__ = ["FAMILIES", "KEYS", "NonFinite", "StepLog", "Sums", "flat", "histogram_records",
+           "locate", "make_record", "moments", "sample_std", "squares"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,62 @@ class NonFinite:
         return self.describe("en")
 
 
+#: What a layer's hooks reduce, by family. A family is present in a step when its name
+#: is a key of the layer's counts dict (its value: the number of elements reduced).
+FAMILIES = {"x": ("x",), "w": ("w_sum", "w_sq"), "a": ("a_sum", "a_sq"), "sat": ("sat",),
+            "units": ("active",), "g": ("g_sum", "g_sq"), "gw": ("gw_sum", "gw_sq"),
+            "u": ("u_sum", "u_sq")}
+KEYS = tuple(key for keys in FAMILIES.values() for key in keys)
+_ROW = {key: row for row, key in enumerate(KEYS)}
+
+
+class Sums:
+    """One step's reductions, written in place into one preallocated tensor.
+
+    Each hook writes its 0-d results with ``out=`` into fixed slots: no per-step
+    allocation and no ``torch.stack`` of hundreds of scalars. :meth:`read` turns the whole
+    buffer into Python floats with one ``tolist()``, the step's only host sync.
+    """
+
+    def __init__(self, n_layers: int, like: Tensor) -> None:
+        dtype = torch.float64 if like.dtype == torch.float64 else torch.float32
+        self.n = n_layers
+        self.buf = torch.zeros(len(KEYS) * n_layers + 1, dtype=dtype, device=like.device)
+        self.slot = {key: [self.buf[row * n_layers + i] for i in range(n_layers)]
+                     for key, row in _ROW.items()}  # 0-d views, made once
+        self.loss = self.buf[-1]
+
+    def row(self, key: str) -> Tensor:
+        """The slots of ``key`` for every layer, a contiguous 1-D view."""
+        return self.buf[_ROW[key] * self.n : (_ROW[key] + 1) * self.n]
+
+    def read(self, extra: list[Tensor]) -> tuple[list[float], list[float]]:
+        """The buffer and ``extra`` tensors as floats, with one host sync."""
+        if not extra:
+            return self.buf.tolist(), []
+        values = torch.cat([self.buf] + [t.reshape(-1).to(self.buf) for t in extra]).tolist()
+        return values[: self.buf.numel()], values[self.buf.numel():]
+
+
+def moments(v: Tensor, sum_out: Tensor, sq_out: Tensor) -> None:
+    """``sum_out <- v.sum()`` and ``sq_out <- (v * v).sum()`` for a 1-D ``v``, in place.
+
+    The second pass finds ``v`` still in cache. Another dtype (half, bfloat16) or device
+    is first converted to the buffer's.
+    """
+    if v.dtype != sum_out.dtype or v.device != sum_out.device:
+        v = v.to(sum_out)
+    torch.sum(v, 0, out=sum_out)
+    torch.dot(v, v, out=sq_out)
+
+
+def squares(v: Tensor, out: Tensor) -> None:
+    """``out <- (v * v).sum()`` for a 1-D ``v``, in place (a count when ``v`` is 0/1/-1)."""
+    if v.dtype != out.dtype or v.device != out.device:
+        v = v.to(out)
+    torch.dot(v, v, out=out)
+
+
 def flat(t: Tensor) -> Tensor:
     """A 1-D view of ``t`` without copying when possible (order is irrelevant to sums)."""
     t = t.detach()
@@ -80,7 +137,7 @@ def make_record(number: int, layer: TrackedLayer, r: dict[str, float], c: dict) 
 
     w_std = get("w_sum", lambda: sample_std(r["w_sum"], r["w_sq"], c["w"]))
     gw_std = get("gw_sum", lambda: sample_std(r["gw_sum"], r["gw_sq"], c["gw"]))
-    u_std = get("u_sum", lambda: c["u_scale"] * sample_std(r["u_sum"], r["u_sq"], c["w"]))
+    u_std = get("u_sum", lambda: c["u_scale"] * sample_std(r["u_sum"], r["u_sq"], c["u"]))
     fwd = [r[k] for k in ("x", "w_sum", "w_sq", "a_sum", "a_sq") if k in r]
     bwd = [r[k] for k in ("g_sum", "g_sq", "gw_sum", "gw_sq") if k in r]
     return {
@@ -96,6 +153,55 @@ def make_record(number: int, layer: TrackedLayer, r: dict[str, float], c: dict) 
         "nonfinite_forward": not all(map(math.isfinite, fwd)),
         "nonfinite_backward": not all(map(math.isfinite, bwd)),
     }
+
+
+class StepLog:
+    """Recorded steps, kept as the floats read back from :class:`Sums` plus the counts;
+    the tidy per-layer records (:func:`make_record`) are built when first asked for."""
+
+    def __init__(self) -> None:
+        self.records: list[dict[str, Any]] = []
+        self.pending: list[tuple[int, list[float], list[dict[str, Any]]]] = []
+        self.steps = 0
+
+    def add(self, number: int, values: list[float], counts: list[dict[str, Any]]) -> None:
+        self.pending.append((number, values, counts))
+        self.steps += 1
+
+    @staticmethod
+    def raw(values: list[float], counts: list[dict[str, Any]]) -> list[dict[str, float]]:
+        """Per layer, ``{key: value}`` for the families reduced (see :data:`FAMILIES`)."""
+        n, raw = len(counts), []
+        for i, c in enumerate(counts):
+            r = {key: values[_ROW[key] * n + i]
+                 for family, keys in FAMILIES.items() if family in c for key in keys}
+            if c.get("u_is_gw"):  # plain SGD: the update is -lr * the gradient measured
+                r["u_sum"], r["u_sq"] = r["gw_sum"], r["gw_sq"]
+            raw.append(r)
+        return raw
+
+    def build(self, layers: list[TrackedLayer]) -> list[dict[str, Any]]:
+        """All records, oldest first."""
+        for number, values, counts in self.pending:
+            self.records.extend(make_record(number, layer, r, c) for layer, r, c
+                                in zip(layers, self.raw(values, counts), counts, strict=True))
+        self.pending.clear()
+        return self.records
+
+
+def histogram_records(number: int, hists: list[tuple[int, str, Tensor, Tensor]],
+                      values: list[float]) -> list[dict[str, Any]]:
+    """Histogram dicts from ``(layer, kind, counts, (min, max))`` read back as ``values``."""
+    out, pos = [], 0
+    for i, kind, h, _ in hists:
+        n = h.numel()
+        counts, (lo, hi) = values[pos : pos + n], values[pos + n : pos + n + 2]
+        pos += n + 2
+        lo, hi = (lo - 1, hi + 1) if lo == hi else (lo, hi)  # as torch.histc does
+        edges = [lo + (hi - lo) * b / n for b in range(n + 1)]
+        out.append({"step": number, "layer": i + 1, "kind": kind, "counts": counts,
+                    "edges": edges})
+    return out
 
 
 def locate(layers: list[TrackedLayer], number: int, raw: list[dict[str, float]],

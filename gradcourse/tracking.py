@@ -24,9 +24,16 @@ recorded step and for each layer ``k`` (1 = nearest the input):
   copied before the step and compared after it;
 * ``nonfinite_forward``, ``nonfinite_backward``: whether any of them was NaN/Inf.
 
-All reductions run on the tensors' device and are kept as 0-d tensors until the
-end of the step, when one ``torch.stack(...).tolist()`` (one host sync) turns
-them into plain floats: no tensor outlives the step.
+Cost: each statistic is reduced on the tensors' device into one preallocated buffer:
+the activation's in its module's forward hook, while it is still in cache;
+:math:`\partial L/\partial z` in a tensor hook, as autograd produces it; the weight and
+its gradient in :meth:`Tracker.before_step`, after any clipping. For a plain
+:class:`gradcourse.MLP` layer one hook on the activation sees both the Linear's output
+and the activation, so the Linear gets none. At the end of the step one ``tolist()``
+(the only host sync) turns the buffer into plain floats: no tensor outlives the step,
+and the per-layer records are built from those floats only when they are read. The
+price per recorded step is measured by ``python tests/bench_tracker.py``; ``every=k``
+divides it by ``k``.
 
 Use it with :func:`gradcourse.train` (``callbacks=[tracker]``) or in your own loop::
 
@@ -50,18 +57,15 @@ import math
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ._layers import TrackedLayer, find_layers
-from ._records import NonFinite, flat, locate, make_record
+from ._records import NonFinite, StepLog, Sums, flat, histogram_records, locate, moments, squares
 from .training import Callback, History
 
 __all__ = ["NonFinite", "Tracker"]
 
 _SAT = {"tanh": (0.0, 0.97), "sigmoid": (0.5, 0.485)}  # (centre, half-width) of the linear zone
-STATS = ("act_mean", "act_std", "saturated_frac", "dead_frac", "grad_std", "weight_grad_norm",
-         "grad_data_ratio", "update_ratio")
 
 
 class Tracker(Callback):
@@ -77,7 +81,7 @@ class Tracker(Callback):
             the optimizer is plain SGD).
         weights: Measure the weight-level statistics (``weight_grad_norm``,
             ``grad_data_ratio``, ``update_ratio``, the weight's NaN/Inf check). ``False``
-            keeps only activations and back-propagated gradients, about half the cost.
+            keeps only activations and back-propagated gradients.
 
     Attributes:
         layers: The tracked layers, in depth order.
@@ -96,7 +100,6 @@ class Tracker(Callback):
         self.model, self.every, self.weights = model, every, weights
         self.bins = (50 if histograms is True else int(histograms)) if histograms else 0
         self.layers: list[TrackedLayer] = find_layers(model)
-        self.history: list[dict[str, Any]] = []
         self.histograms: list[dict[str, Any]] = []
         self.nonfinite: NonFinite | None = None
         self.steps_done = 0
@@ -104,7 +107,9 @@ class Tracker(Callback):
         self._hooked_optimizer = optimizer  # whose step() closes the steps
         self._handles: list[Any] = []
         self._auto = False
-        self._latest: list[dict[str, Any]] = []
+        self._log = StepLog()
+        self._sums = Sums(len(self.layers), self.layers[0].linear.weight)
+        self._scratch: Tensor | None = None
         self._reset_step()
 
     # -- attaching ------------------------------------------------------------------
@@ -112,14 +117,18 @@ class Tracker(Callback):
         """Register the hooks (idempotent). Returns ``self``."""
         if self._handles:
             return self
+        self.layers = find_layers(self.model)  # hooks added to the model since may change `direct`
+        self._sums = Sums(len(self.layers), self.layers[0].linear.weight)  # the model may have moved
         self._grad_hooks = [self._grad_hook(i) for i in range(len(self.layers))]
         for i, layer in enumerate(self.layers):
-            self._handles.append(layer.linear.register_forward_hook(self._linear_hook(i)))
-            self._handles.append(layer.act.register_forward_hook(self._act_hook(i, layer.kind)))
+            if not layer.direct:  # else the activation's hook sees the Linear's output itself
+                self._handles.append(layer.linear.register_forward_hook(self._linear_hook(i)))
+            self._handles.append(layer.act.register_forward_hook(self._act_hook(i, layer)))
         if self._hooked_optimizer is not None:
             opt = self._hooked_optimizer
             self._handles.append(opt.register_step_pre_hook(lambda *_: self.before_step()))
             self._handles.append(opt.register_step_post_hook(lambda *_: self.step()))
+        self._reset_step()
         return self
 
     def detach(self) -> None:
@@ -128,6 +137,7 @@ class Tracker(Callback):
             handle.remove()
         self._handles.clear()
         self._grad_hooks = []
+        self._scratch = None
         self._reset_step()
 
     @property
@@ -140,10 +150,10 @@ class Tracker(Callback):
     def __exit__(self, *exc: object) -> None:
         self.detach()
 
-    # -- hooks ------------------------------------------------------------------------
+    # -- hooks: each reduces a fresh tensor into the step's buffer ------------------------
     def _reset_step(self) -> None:
-        self._slots: list[dict[str, Tensor]] = [{} for _ in self.layers]  # 0-d tensors
-        self._counts: list[dict[str, Any]] = [{} for _ in self.layers]  # element counts
+        self._sums.buf.zero_()  # unwritten slots read as 0, so one sum checks them all
+        self._counts: list[dict[str, Any]] = [{} for _ in self.layers]  # families reduced
         self._hists: list[tuple[int, str, Tensor, Tensor]] = []
         self._snap: list[Tensor | None] = []
         self._last_out: Tensor | None = None
@@ -152,48 +162,56 @@ class Tracker(Callback):
         self._recording = (self.steps_done % self.every) == 0
 
     def _linear_hook(self, i: int):
+        slot = self._sums.slot
+
         def hook(module: nn.Module, args: tuple, out: Tensor) -> None:
             if not self._recording or not torch.is_grad_enabled():
                 return
-            s, c = self._slots[i], self._counts[i]
             x = args[0]
-            with torch.no_grad():
-                if x is not self._last_out:  # else x is layer i-1's output, already checked
-                    s["x"] = x.sum()
-                if self.weights:
-                    w = flat(module.weight)
-                    s["w_sum"], s["w_sq"], c["w"] = w.sum(), torch.dot(w, w), w.numel()
+            if x is not self._last_out:  # else x is layer i-1's output, already checked
+                xv = x.detach().reshape(-1)
+                torch.sum(xv.to(slot["x"][i]), 0, out=slot["x"][i])
+                self._counts[i]["x"] = xv.numel()
             if out.requires_grad:
                 out.register_hook(self._grad_hooks[i])
 
         return hook
 
     def _grad_hook(self, i: int):
+        slot = self._sums.slot
+
         def hook(grad: Tensor) -> None:
             g = flat(grad)
-            s = self._slots[i]
-            s["g_sum"], s["g_sq"], self._counts[i]["g"] = g.sum(), torch.dot(g, g), g.numel()
+            moments(g, slot["g_sum"][i], slot["g_sq"][i])
+            self._counts[i]["g"] = g.numel()
             if self.bins:
                 g = torch.nan_to_num(g, nan=0.0, posinf=0.0, neginf=0.0)
                 self._hists.append((i, "gradient", torch.histc(g, self.bins), torch.aminmax(g)))
 
         return hook
 
-    def _act_hook(self, i: int, kind: str):
+    def _act_hook(self, i: int, layer: TrackedLayer):
+        slot, kind, direct = self._sums.slot, layer.kind, layer.direct
+
         def hook(module: nn.Module, args: tuple, out: Tensor) -> None:
             if not self._recording or not torch.is_grad_enabled():
                 return
-            s, c = self._slots[i], self._counts[i]
-            a = out.detach()
-            av = flat(a)
-            s["a_sum"], s["a_sq"], c["a"] = av.sum(), torch.dot(av, av), av.numel()
-            if kind in _SAT:
+            if direct and args[0].requires_grad:  # args[0] is the Linear's output z
+                args[0].register_hook(self._grad_hooks[i])
+            c, a = self._counts[i], out.detach()
+            av = a.reshape(-1)
+            moments(av, slot["a_sum"][i], slot["a_sq"][i])
+            c["a"] = av.numel()
+            if kind in _SAT:  # sign(hardshrink(a - centre)) is +-1 in the tails, 0 inside
                 centre, half = _SAT[kind]
-                sign = F.hardshrink(av - centre if centre else av, half).sign_()
-                s["sat"] = torch.dot(sign, sign)
+                s = self._scratch_like(av)
+                torch.ops.aten.hardshrink.out(av - centre if centre else av, half, out=s)
+                squares(s.sign_(), slot["sat"][i])
+                c["sat"] = True
             elif kind in ("relu", "relu_like") and a.dim() >= 1:
-                peak = a.reshape(a.shape[0], -1).amax(0).clamp_(min=0).sign_()
-                s["active"], c["units"] = torch.dot(peak, peak), peak.numel()
+                peak = a.reshape(a.shape[0], -1).amax(0)  # (units,): best example per unit
+                squares((peak if kind == "relu" else peak.clamp_(min=0)).sign_(), slot["active"][i])
+                c["units"] = peak.numel()
             if self.bins:
                 av = torch.nan_to_num(av, nan=0.0, posinf=0.0, neginf=0.0)
                 self._hists.append((i, "activation", torch.histc(av, self.bins),
@@ -201,6 +219,13 @@ class Tracker(Callback):
             self._last_out = out
 
         return hook
+
+    def _scratch_like(self, v: Tensor) -> Tensor:
+        """A reused work tensor shaped like ``v``: it stays in cache from layer to layer."""
+        s = self._scratch
+        if s is None or s.shape != v.shape or s.dtype != v.dtype or s.device != v.device:
+            s = self._scratch = torch.empty_like(v)
+        return s
 
     # -- step boundaries ------------------------------------------------------------------
     def _sgd_lrs(self) -> dict[int, float]:
@@ -213,20 +238,21 @@ class Tracker(Callback):
                 and not g.get("maximize", False)}
 
     def before_step(self) -> None:
-        """Call after ``backward()`` and before ``optimizer.step()``: weight-gradient stats
-        and, if needed for ``update_ratio``, a copy of the weights."""
+        """Call after ``backward()`` and before ``optimizer.step()``: weight and
+        weight-gradient stats and, if needed for ``update_ratio``, a copy of the weights."""
         if not self._recording or self._grads_done or not self.weights:
             return
         self._grads_done = True
         self._snap = []
-        self._lrs = self._sgd_lrs()
+        self._lrs = self._sgd_lrs() if self._measure_update else {}
+        slot = self._sums.slot
         for i, layer in enumerate(self.layers):
             w = layer.linear.weight
             if w.grad is not None:
-                g = flat(w.grad)
-                self._slots[i]["gw_sum"], self._slots[i]["gw_sq"] = g.sum(), torch.dot(g, g)
-                self._counts[i]["gw"] = g.numel()
-                self._counts[i]["gw_version"] = w.grad._version
+                wv, g = flat(w), flat(w.grad)
+                moments(wv, slot["w_sum"][i], slot["w_sq"][i])
+                moments(g, slot["gw_sum"][i], slot["gw_sq"][i])
+                self._counts[i].update(w=wv.numel(), gw=g.numel(), gw_version=w.grad._version)
             need_copy = self._measure_update and id(w) not in self._lrs
             self._snap.append(w.detach().clone() if need_copy else None)
 
@@ -249,53 +275,46 @@ class Tracker(Callback):
         self._reset_step()
 
     def _update_stats(self) -> None:
+        slot = self._sums.slot
         for i, layer in enumerate(self.layers):
-            s, w = self._slots[i], layer.linear.weight
+            w, c = layer.linear.weight, self._counts[i]
             snap = self._snap[i] if i < len(self._snap) else None
             if snap is not None:
                 d = flat(snap.sub_(w.detach()))
-                s["u_sum"], s["u_sq"] = d.sum(), torch.dot(d, d)
-                self._counts[i]["u_scale"] = 1.0
-            elif (lr := self._lrs.get(id(w))) is not None and w.grad is not None and "gw_sum" in s:
-                if w.grad._version != self._counts[i]["gw_version"]:  # clipped in place
-                    g = flat(w.grad)
-                    s["u_sum"], s["u_sq"] = g.sum(), torch.dot(g, g)
+                moments(d, slot["u_sum"][i], slot["u_sq"][i])
+                c.update(u=d.numel(), u_scale=1.0)
+            elif (lr := self._lrs.get(id(w))) is not None and "gw" in c and w.grad is not None:
+                if w.grad._version != c["gw_version"]:  # clipped in place since before_step()
+                    moments(flat(w.grad), slot["u_sum"][i], slot["u_sq"][i])
                 else:
-                    s["u_sum"], s["u_sq"] = s["gw_sum"], s["gw_sq"]
-                self._counts[i]["u_scale"] = lr
+                    c["u_is_gw"] = True  # the SGD update is -lr * the gradient measured
+                c.update(u=c["gw"], u_scale=lr)
 
     def _flush(self, number: int, loss: Tensor | float | None) -> None:
-        keys = [(i, k) for i, s in enumerate(self._slots) for k in s]
-        if not keys:
+        sums = self._sums
+        if not any(self._counts):
             return
-        tensors = [torch.stack([self._slots[i][k] for i, k in keys])]
-        for _, _, h, mm in self._hists:
-            tensors += [h, torch.stack(mm)]
         if isinstance(loss, Tensor):
-            tensors.append(loss.detach().reshape(1).to(tensors[0]))
-        flat = (torch.cat(tensors) if len(tensors) > 1 else tensors[0]).tolist()  # the one sync
-        raw: list[dict[str, float]] = [{} for _ in self.layers]
-        for j, (i, k) in enumerate(keys):
-            raw[i][k] = flat[j]
-        pos = len(keys)
-        for i, kind, h, _ in self._hists:
-            counts, (lo, hi) = flat[pos : pos + h.numel()], flat[pos + h.numel() : pos + h.numel() + 2]
-            pos += h.numel() + 2
-            lo, hi = (lo - 1, hi + 1) if lo == hi else (lo, hi)  # as torch.histc does
-            edges = [lo + (hi - lo) * b / len(counts) for b in range(len(counts) + 1)]
-            self.histograms.append({"step": number, "layer": i + 1, "kind": kind,
-                                    "counts": counts, "edges": edges})
-        loss_value = flat[-1] if isinstance(loss, Tensor) else loss
-        self._latest = [make_record(number, layer, raw[i], self._counts[i])
-                        for i, layer in enumerate(self.layers)]
-        self.history.extend(self._latest)
-        if self.nonfinite is None:
+            sums.loss.copy_(loss.detach().reshape(()))
+        extra = [t for _, _, h, mm in self._hists for t in (h, *mm)]
+        values, rest = sums.read(extra)  # the one host sync
+        self.histograms += histogram_records(number, self._hists, rest)
+        loss_value = values[-1] if isinstance(loss, Tensor) else loss
+        self._log.add(number, values, self._counts)
+        finite = math.isfinite(sum(values)) and (loss_value is None or math.isfinite(loss_value))
+        if self.nonfinite is None and not finite:  # unwritten slots are 0: one sum checks all
+            raw = StepLog.raw(values, self._counts)
             self.nonfinite = locate(self.layers, number, raw, loss_value)
 
     # -- results -----------------------------------------------------------------------------
+    @property
+    def history(self) -> list[dict[str, Any]]:
+        """One record per (recorded step, layer), oldest first (built when first read)."""
+        return self._log.build(self.layers)
+
     def summary(self) -> list[dict[str, Any]]:
         """The records of the latest recorded step, one dict per layer (layer 1 first)."""
-        return [dict(r) for r in self._latest]
+        return [dict(r) for r in self.history[-len(self.layers):]] if self._log.steps else []
 
     def to_frame(self):
         """:attr:`history` as a pandas ``DataFrame`` (needs pandas)."""
@@ -307,8 +326,7 @@ class Tracker(Callback):
 
     def __repr__(self) -> str:
         state = "attached" if self.attached else "detached"
-        return (f"Tracker({len(self.layers)} layers, {len(self.history) // max(len(self.layers), 1)}"
-                f" steps recorded, {state})")
+        return f"Tracker({len(self.layers)} layers, {self._log.steps} steps recorded, {state})"
 
     # -- gradcourse.train callbacks --------------------------------------------------------
     def on_train_begin(self, model: nn.Module, optimizer: torch.optim.Optimizer) -> None:

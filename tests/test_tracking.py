@@ -122,6 +122,29 @@ def test_eval_passes_are_ignored_and_generic_models_work():
         Tracker(nn.Sequential(nn.Linear(3, 3), nn.Linear(3, 2)))
 
 
+def test_fast_path_of_mlp_layers_matches_the_general_rule():
+    """An MLP layer is watched by its activation's hook alone (``direct``); the same
+    modules as a plain nn.Sequential go through the general Linear + activation hooks."""
+    model = gc.MLP(32, 5, depth=4, width=24, activation="tanh", init="xavier_normal", seed=3)
+    seq = nn.Sequential(*[m for h in model.hidden for m in (h.linear, h.act)], model.head)
+    X, y = _batch()
+    summaries = []
+    for net in (model, seq):
+        net.zero_grad()
+        with Tracker(net) as tr:
+            _one_step(net, tr, X, y)
+        summaries.append([{k: v for k, v in r.items() if k != "name"} for r in tr.summary()])
+    assert [layer.direct for layer in Tracker(model).layers] == [False, True, True, True]
+    assert not any(layer.direct for layer in Tracker(seq).layers)
+    assert summaries[0] == summaries[1]
+    # BatchNorm sits between Linear and activation; after a residual layer (here layer 2,
+    # the first one is never residual) the next Linear's input is x + h, not h
+    for kwargs, direct in (({"batchnorm": True}, [False] * 3), ({"residual": True},
+                                                                [False, True, False])):
+        net = gc.MLP(8, 2, depth=3, width=8, seed=0, **kwargs)
+        assert [layer.direct for layer in Tracker(net).layers] == direct
+
+
 @pytest.mark.parametrize("k", [1, 3, 4])
 def test_inf_weight_is_localised(k):
     model = gc.MLP(32, 5, depth=4, width=24, activation="tanh", init="xavier_normal", seed=0)
@@ -167,7 +190,7 @@ def test_no_hook_survives_an_exception():
     model = gc.MLP(32, 5, depth=3, width=16, seed=0)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     with pytest.raises(RuntimeError, match="boom"), Tracker(model, optimizer=opt):
-        assert _hook_count(model) == 6
+        assert _hook_count(model) == 4  # 3 activations + layer 1's Linear (its input)
         model(torch.randn(4, 32)).sum().backward()
         raise RuntimeError("boom")
     assert _hook_count(model) == 0

@@ -71,7 +71,10 @@ sphinx_gallery_conf = {
 }
 
 # --- API reference ------------------------------------------------------------
+# _templates/autosummary: a page per class and function, with the gallery examples using it.
+templates_path = ["_templates"]
 autosummary_generate = True
+autosummary_ignore_module_all = False  # document what each module's __all__ exports
 autodoc_typehints = "description"
 autodoc_member_order = "bysource"
 napoleon_google_docstring = True

@@ -85,8 +85,6 @@ class Tracker(Callback):
 
     Attributes:
         layers: The tracked layers, in depth order.
-        history: One dict per (recorded step, layer): ``step``, ``layer``, ``name`` and
-            the statistics; ``None`` where a statistic does not apply or was not measured.
         histograms: One dict per (step, layer, ``kind`` in {"activation", "gradient"})
             with ``counts`` and ``edges`` lists, if ``histograms`` was asked.
         nonfinite: The first :class:`NonFinite` event, or ``None``.
@@ -309,7 +307,12 @@ class Tracker(Callback):
     # -- results -----------------------------------------------------------------------------
     @property
     def history(self) -> list[dict[str, Any]]:
-        """One record per (recorded step, layer), oldest first (built when first read)."""
+        """The records, one dict per recorded step and layer, oldest first.
+
+        Each holds ``step``, ``layer``, ``name`` and the statistics (``None`` where a
+        statistic does not apply or was not measured). They are built from the recorded
+        floats when first read.
+        """
         return self._log.build(self.layers)
 
     def summary(self) -> list[dict[str, Any]]:

@@ -57,6 +57,7 @@ class HiddenLayer(nn.Module):
         self.residual = residual
 
     def forward(self, x: Tensor) -> Tensor:
+        """``(B, in_features)`` -> ``(B, out_features)``: the activation, plus ``x`` if residual."""
         h = self.act(self.norm(self.linear(x)))  # (B, out)
         return x + h if self.residual else h
 
@@ -156,6 +157,7 @@ class MLP(nn.Module):
         return self.hidden[k - 1]
 
     def forward(self, x: Tensor) -> Tensor:
+        """``(B, in_features)`` (or ``(B, C, H, W)``, flattened) -> logits ``(B, out_features)``."""
         if x.dim() > 2:
             x = x.flatten(1)  # (B, C, H, W) -> (B, C*H*W)
         if x.dim() != 2 or x.shape[1] != self.in_features:

@@ -83,10 +83,6 @@ class Sums:
                      for key, row in _ROW.items()}  # 0-d views, made once
         self.loss = self.buf[-1]
 
-    def row(self, key: str) -> Tensor:
-        """The slots of ``key`` for every layer, a contiguous 1-D view."""
-        return self.buf[_ROW[key] * self.n : (_ROW[key] + 1) * self.n]
-
     def read(self, extra: list[Tensor]) -> tuple[list[float], list[float]]:
         """The buffer and ``extra`` tensors as floats, with one host sync."""
         if not extra:

@@ -16,6 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from . import activations
+from ._layers import WEIGHT_LAYERS
 from ._registry import canonical, lookup
 
 __all__ = [
@@ -208,6 +209,13 @@ def _key(name: str) -> str:
     return canonical("initializer", name, _SCHEMES)
 
 
+def takes_activation(scheme: str | Callable[..., Tensor]) -> bool:
+    """Whether ``scheme`` (a name or one of our functions) depends on the activation (He)."""
+    if callable(scheme):
+        return scheme in (he_normal_, he_uniform_)
+    return _key(scheme) in _TAKES_ACTIVATION
+
+
 def weight_std(
     scheme: str, fan_in: int, fan_out: int, activation: str | None = None, **kwargs
 ) -> float:
@@ -268,13 +276,10 @@ def initialize_(
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"initialize_ expects an nn.Module, got {type(model).__name__}")
-    if callable(scheme):
-        fn, key = scheme, None
-    else:
-        fn, key = get(scheme), _key(scheme)
-    if key in _TAKES_ACTIVATION and activation is not None:
+    fn = scheme if callable(scheme) else get(scheme)
+    if takes_activation(scheme) and activation is not None:
         kwargs = {"activation": activation, **kwargs}
-    layers = [m for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d))]
+    layers = [m for m in model.modules() if isinstance(m, WEIGHT_LAYERS)]
     if not layers:
         raise ValueError("initialize_ found no nn.Linear or nn.Conv layer in the model")
     with torch.no_grad():

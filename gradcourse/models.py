@@ -139,7 +139,7 @@ class MLP(nn.Module):
         **init_kwargs,
     ) -> None:
         """(Re-)initialize every Linear layer; see the class arguments."""
-        act = self.activation if isinstance(init, str) and init.startswith("he_") else None
+        act = self.activation if initializers.takes_activation(init) else None
         if act is not None and "negative_slope" in self.act_kwargs:  # He eq. 15 needs the slope
             init_kwargs.setdefault("negative_slope", self.act_kwargs["negative_slope"])
         with _seeded(seed):

@@ -130,15 +130,14 @@ def _as_dataset(data) -> Dataset:
 
 
 def _make_optimizer(name: str, params, lr: float, momentum: float, weight_decay: float):
+    from ._registry import canonical
+
+    name = canonical("optimizer", name, dict.fromkeys(OPTIMIZERS))  # "SGD" too; else a suggestion
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr, weight_decay=weight_decay)
     if name == "momentum":
         return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
-    if name == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
-    from ._registry import canonical
-    canonical("optimizer", name, dict.fromkeys(OPTIMIZERS))  # raises with a suggestion
-    raise AssertionError  # unreachable
+    return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)  # name == "adam"
 
 
 def _want_progress(progress: bool | None) -> bool:

@@ -2,7 +2,8 @@ import pytest
 import torch
 from torch import nn
 
-from gradcourse import MLP
+from gradcourse import MLP, activations
+from gradcourse import initializers as gc_init
 
 
 def test_structure_and_depth_order():
@@ -50,6 +51,11 @@ def test_he_init_is_told_the_activation():
     m = MLP(1000, 2, 1, 500, activation="leaky_relu", init="he_normal",
             act_kwargs={"negative_slope": 0.5}, seed=0)
     assert m.linears[0].weight.std().item() == pytest.approx((2 / 1.25 / 1000) ** 0.5, rel=0.02)
+    # the name is looked up like any other (any case), and our own function works too
+    expected = activations.gain("tanh") / 1000 ** 0.5
+    for init in ("He_Normal", gc_init.he_normal_):
+        m = MLP(1000, 2, 1, 500, activation="tanh", init=init, seed=0)
+        assert m.linears[0].weight.std().item() == pytest.approx(expected, rel=0.02)
 
 
 @pytest.mark.parametrize(

@@ -79,7 +79,7 @@ def test_callback_order():
 
 def test_optimizers_and_tuple_data():
     X, y = DIGITS.X_train[:256], DIGITS.y_train[:256]
-    for opt in ("sgd", "momentum", "adam"):
+    for opt in ("sgd", "momentum", "adam", "SGD"):  # names are looked up in any case
         hist = gc.train(small_model(), (X, y), lr=0.01, optimizer=opt, steps=5, progress=False)
         assert len(hist.loss) == 5 and hist.test_acc == []
 

@@ -41,8 +41,7 @@ bad = runs["sin recorte"]
 event = trackers["sin recorte"].nonfinite
 print(f"Sin recorte, train() se detuvo en el paso {bad.stop_step} ({bad.stop_reason}).")
 if event is not None:
-    print(f"Primer valor no finito: paso {event.step}, pasada «{event.phase}», "
-          f"capa {event.layer} ({event.source}).")
+    print(event.describe("es"))
 
 # %%
 # Pérdida y norma del gradiente

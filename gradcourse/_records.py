@@ -59,7 +59,8 @@ class NonFinite:
 
 
 #: What a layer's hooks reduce, by family. A family is present in a step when its name
-#: is a key of the layer's counts dict (its value: the number of elements reduced).
+#: is a key of the layer's counts dict (its value: the number of elements reduced; the
+#: dict also carries flags such as ``u_scale``, ``u_is_gw`` and ``gw_version``).
 FAMILIES = {"x": ("x",), "w": ("w_sum", "w_sq"), "a": ("a_sum", "a_sq"), "sat": ("sat",),
             "units": ("active",), "g": ("g_sum", "g_sq"), "gw": ("gw_sum", "gw_sq"),
             "u": ("u_sum", "u_sq")}
@@ -77,7 +78,6 @@ class Sums:
 
     def __init__(self, n_layers: int, like: Tensor) -> None:
         dtype = torch.float64 if like.dtype == torch.float64 else torch.float32
-        self.n = n_layers
         self.buf = torch.zeros(len(KEYS) * n_layers + 1, dtype=dtype, device=like.device)
         self.slot = {key: [self.buf[row * n_layers + i] for i in range(n_layers)]
                      for key, row in _ROW.items()}  # 0-d views, made once
@@ -100,7 +100,7 @@ def moments(v: Tensor, sum_out: Tensor, sq_out: Tensor) -> None:
     if v.dtype != sum_out.dtype or v.device != sum_out.device:
         v = v.to(sum_out)
     torch.sum(v, 0, out=sum_out)
-    torch.dot(v, v, out=sq_out)
+    squares(v, sq_out)
 
 
 def squares(v: Tensor, out: Tensor) -> None:

@@ -42,9 +42,9 @@ Use it with :func:`gradcourse.train` (``callbacks=[tracker]``) or in your own lo
             opt.zero_grad()
             loss = loss_fn(model(X), y)
             loss.backward()
-            tr.before_step()   # optional: needed for update_ratio with non-SGD optimizers
+            tr.before_step()   # optional: weights before the step, and update_ratio
             opt.step()
-            tr.step(loss)      # closes the step: one host sync, one record per layer
+            tr.step(loss)      # closes the step: one host sync
 
 or pass ``optimizer=opt`` and the tracker hooks ``opt.step()`` itself (then do not call
 ``before_step``/``step``). Only forward passes with gradients enabled are recorded,
@@ -238,6 +238,9 @@ class Tracker(Callback):
     def before_step(self) -> None:
         """Call after ``backward()`` and before ``optimizer.step()``: weight and
         weight-gradient stats and, if needed for ``update_ratio``, a copy of the weights."""
+        self._measure_weights(copy=True)
+
+    def _measure_weights(self, copy: bool) -> None:
         if not self._recording or self._grads_done or not self.weights:
             return
         self._grads_done = True
@@ -251,11 +254,11 @@ class Tracker(Callback):
                 moments(wv, slot["w_sum"][i], slot["w_sq"][i])
                 moments(g, slot["gw_sum"][i], slot["gw_sq"][i])
                 self._counts[i].update(w=wv.numel(), gw=g.numel(), gw_version=w.grad._version)
-            need_copy = self._measure_update and id(w) not in self._lrs
+            need_copy = copy and self._measure_update and id(w) not in self._lrs
             self._snap.append(w.detach().clone() if need_copy else None)
 
     def step(self, loss: Tensor | float | None = None, step: int | None = None) -> None:
-        """Close the step (after ``optimizer.step()``): one host sync, records appended.
+        """Close the step (after ``optimizer.step()``): one host sync; the floats are kept.
 
         Args:
             loss: Optional loss of the step, to report a non-finite loss.
@@ -263,9 +266,8 @@ class Tracker(Callback):
         """
         number = step if step is not None else self.steps_done + 1
         if self._recording:
-            if not self._grads_done:  # no before_step(): gradients as they are now
-                self.before_step()
-                self._snap = []
+            if not self._grads_done:  # no before_step(): gradients as they are now, no copy
+                self._measure_weights(copy=False)
             if self._measure_update and self.weights:
                 self._update_stats()
             self._flush(number, loss)

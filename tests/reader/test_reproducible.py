@@ -20,14 +20,21 @@ pytestmark = pytest.mark.slow
 
 
 def text_outputs(nb) -> list:
-    """Per code cell: stream text, text/plain results and glued values (name -> text/plain)."""
+    """Per code cell: stream text, text/plain results and glued values (name -> text/plain).
+
+    Consecutive prints of a cell are joined: the kernel sends them as one stream message or
+    several depending on timing (a busy machine splits them), which is not a difference.
+    """
     out = []
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
+        first = len(out)
         for o in cell.get("outputs", []):
-            if o.output_type == "stream":
-                out.append(("stream", o.text))
+            if o.output_type == "stream" and len(out) > first and out[-1][:2] == ("stream", o.name):
+                out[-1] = ("stream", o.name, out[-1][2] + o.text)
+            elif o.output_type == "stream":
+                out.append(("stream", o.name, o.text))
             elif o.output_type in ("execute_result", "display_data"):
                 glue = o.get("metadata", {}).get("scrapbook", {}).get("name")
                 out.append(("glue" if glue else o.output_type, glue, o.get("data", {}).get("text/plain")))

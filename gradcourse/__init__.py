@@ -5,9 +5,10 @@ MLP, the course's datasets and a training loop that records what the course
 plots. Importing it changes no global state (threads, seeds, plot styles).
 """
 
-from . import activations, data, initializers, models, training
+from . import activations, data, experiments, initializers, models, training
 from .data import Dataset, digits, spirals
 from .diagnosis import diagnose
+from .experiments import Seeds, layer_stats, over_seeds
 from .initializers import initialize_, weight_std
 from .models import MLP
 from .tracking import Tracker
@@ -18,14 +19,18 @@ __all__ = [
     "Callback",
     "Dataset",
     "History",
+    "Seeds",
     "Tracker",
     "activations",
     "data",
     "diagnose",
     "digits",
+    "experiments",
     "initialize_",
     "initializers",
+    "layer_stats",
     "models",
+    "over_seeds",
     "spirals",
     "train",
     "training",

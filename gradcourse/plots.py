@@ -1,11 +1,18 @@
 """The course's figures, one function each; every one returns its ``Figure``.
 
-Nothing here calls ``plt.show()``, selects a backend or touches the global
-``rcParams``: styles apply inside ``plt.rc_context`` only. Figures get an opaque
-white background so they stay readable on a dark page theme, and colours come
-from the Okabe-Ito palette (distinguishable with the common colour-vision
-deficiencies) or, for one curve per layer, the ``cividis`` colormap. Labels are in
-Spanish by default; pass ``lang="en"`` for English.
+The site's figure style lives here too, so that a colour means the same on every
+page: :data:`COLORS` fixes one colour per meaning (healthy / vanishing /
+exploding), per initialization scheme and per activation, :func:`use_style`
+applies the site's sizes (a 10-pt label stays at least 11 CSS px in the site's
+757-px column) and sharp 2x images, and :func:`spanish_axes` writes the decimal
+comma and integer layer ticks.
+
+Nothing here calls ``plt.show()`` or selects a backend; only :func:`use_style`
+changes the global ``rcParams``, when a page or a script asks for it. Figures get
+an opaque white background so they stay readable on a dark page theme, and the
+colours come from the Okabe-Ito palette (distinguishable with the common
+colour-vision deficiencies) or, for one curve per layer, the ``cividis``
+colormap. Labels are in Spanish by default; pass ``lang="en"`` for English.
 """
 
 from __future__ import annotations
@@ -17,31 +24,153 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from . import activations
 
 __all__ = [
-    "OKABE_ITO", "activation_functions", "grad_profile", "layer_histograms", "loss_curves",
-    "stat_heatmap", "theory_vs_measured", "update_ratios",
+    "COLORS", "FIG_WIDTH", "OKABE_ITO", "activation_functions", "band", "color", "grad_profile",
+    "layer_axis", "layer_histograms", "loss_curves", "spanish_axes", "stat_heatmap", "style",
+    "theory_vs_measured", "update_ratios", "use_style",
 ]
 
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
              "#000000"]
+#: One colour per meaning, used by every page and example.
+COLORS = {
+    # what a figure says about the signal
+    "healthy": "#009E73", "vanishing": "#0072B2", "exploding": "#D55E00", "dead": "#CC79A7",
+    # initialization schemes
+    "he": "#E69F00", "xavier": "#56B4E9", "default": "#CC79A7", "normal": "#7F7F7F",
+    "lecun": "#009E73", "orthogonal": "#0072B2", "zeros": "#000000",
+    # activations
+    "sigmoid": "#0072B2", "tanh": "#009E73", "relu": "#D55E00", "leaky_relu": "#E69F00",
+    "elu": "#CC79A7", "gelu": "#56B4E9", "selu": "#7F7F7F",
+}
+_ALIASES = {"he_normal": "he", "he_uniform": "he", "kaiming_normal": "he", "kaiming_uniform": "he",
+            "xavier_normal": "xavier", "xavier_uniform": "xavier", "glorot_normal": "xavier",
+            "glorot_uniform": "xavier", "glorot_standard": "default", "pytorch": "default",
+            "lecun_normal": "lecun", "constant": "zeros"}
+#: Width in inches of a figure that fills the site's column: 10-pt text shows at
+#: 10/72 * 757 / FIG_WIDTH = 15 CSS px. Up to 9.5 in it stays >= 11 px.
+FIG_WIDTH = 7.0
 _STYLE = {"figure.facecolor": "white", "axes.facecolor": "white", "savefig.facecolor": "white",
           "axes.prop_cycle": plt.cycler(color=OKABE_ITO), "axes.grid": True,
-          "grid.alpha": 0.3, "font.size": 10}
+          "grid.alpha": 0.3, "font.size": 10, "legend.fontsize": 9, "figure.dpi": 100,
+          "savefig.dpi": 100, "figure.figsize": (FIG_WIDTH, 3.6), "axes.titlesize": 11,
+          "axes.formatter.use_mathtext": True}
 _L = {
     "es": {"x": "x", "f": "f(x)", "df": "f'(x)", "sat": "saturación", "off": "inactiva",
            "layer": "capa", "density": "densidad", "act": "activación",
            "grad": "gradiente ∂L/∂z", "step": "paso", "loss": "pérdida", "theory": "teoría",
-           "measured": "medido", "ratio": "std(ΔW) / std(W)", "rule": "regla 1e-3"},
+           "measured": "medido", "ratio": "std(ΔW) / std(W)", "rule": "regla 1e-3",
+           "grad_std": "std de ∂L/∂z", "act_std": "std de la activación",
+           "weight_grad_norm": "‖∂L/∂W‖", "dead_frac": "fracción de unidades muertas",
+           "sat_frac": "fracción de unidades saturadas", "update_ratio": "std(ΔW) / std(W)"},
     "en": {"x": "x", "f": "f(x)", "df": "f'(x)", "sat": "saturation", "off": "inactive",
            "layer": "layer", "density": "density", "act": "activation",
            "grad": "gradient ∂L/∂z", "step": "step", "loss": "loss", "theory": "theory",
-           "measured": "measured", "ratio": "std(ΔW) / std(W)", "rule": "1e-3 rule"},
+           "measured": "measured", "ratio": "std(ΔW) / std(W)", "rule": "1e-3 rule",
+           "grad_std": "std of ∂L/∂z", "act_std": "activation std",
+           "weight_grad_norm": "‖∂L/∂W‖", "dead_frac": "dead fraction",
+           "sat_frac": "saturated fraction", "update_ratio": "std(ΔW) / std(W)"},
 }
 _SAT_X = {"tanh": math.atanh(0.97), "sigmoid": 2 * math.atanh(0.97)}  # |x| beyond: f' < 6 % of max
+
+
+def style() -> dict[str, Any]:
+    """The site's matplotlib ``rcParams`` (use with ``plt.rc_context(style())``)."""
+    return dict(_STYLE)
+
+
+def use_style() -> None:
+    """Apply the site's figure style globally, for a page or a script.
+
+    Sets :func:`style`'s ``rcParams`` and, inside Jupyter, 2x ("retina") inline
+    images so figures stay sharp on high-density screens.
+    """
+    plt.rcParams.update(_STYLE)
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    except ImportError:
+        shell = None
+    if shell is not None and getattr(shell, "kernel", None) is not None:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+        set_matplotlib_formats("retina")
+
+
+def color(name: str) -> str:
+    """The site's colour for a meaning, a scheme or an activation (see :data:`COLORS`).
+
+    >>> color("he_normal") == color("kaiming_uniform") == COLORS["he"]
+    True
+    """
+    key = name.lower().replace("-", "_").rstrip("_")
+    key = _ALIASES.get(key, key)
+    if key not in COLORS:
+        raise ValueError(f"no site colour for {name!r}; known: {sorted(COLORS)} "
+                         f"and aliases {sorted(_ALIASES)}")
+    return COLORS[key]
+
+
+def _comma(formatter):
+    def fmt(x, pos=None):
+        return formatter(x, pos).replace(".", ",")
+    return FuncFormatter(fmt)
+
+
+def spanish_axes(fig_or_ax: Figure | Axes) -> Figure | Axes:
+    """Decimal comma on every linear axis of a figure (call it last, after the scales are set).
+
+    Log axes keep their powers of ten, which have no decimal point.
+    """
+    axes = fig_or_ax.axes if isinstance(fig_or_ax, Figure) else [fig_or_ax]
+    for ax in axes:
+        for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
+            if scale == "linear" and not isinstance(axis.get_major_formatter(), FuncFormatter):
+                axis.set_major_formatter(_comma(axis.get_major_formatter()))
+    return fig_or_ax
+
+
+def layer_axis(ax: Axes, axis: str = "x", lang: str = "es") -> Axes:
+    """Integer ticks and the label "capa" on a per-layer axis (no tick at layer 2.5)."""
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    target.set_major_locator(MaxNLocator(integer=True))
+    target.set_label_text(_labels(lang)["layer"])
+    return ax
+
+
+def band(ax: Axes, x: Sequence[float], runs: Any, label: str | None = None,
+         color: str | None = None, marker: str | None = None, quantiles: tuple[float, float] = (0.0, 1.0),
+         **line_kwargs: Any):
+    """Median over seeds as a line and their spread as a shaded band.
+
+    Args:
+        ax: Where to draw.
+        x: Positions, ``(N,)``.
+        runs: ``(S, N)`` values, one row per seed (``Seeds[key]``); a 1-D array draws
+            a plain line.
+        quantiles: The band's lower and upper quantile over seeds (default min-max).
+
+    Returns:
+        The median's line.
+    """
+    y = np.asarray(runs, dtype=float)
+    if y.ndim == 1:
+        y = y[None, :]
+    if y.shape[-1] != len(x):
+        raise ValueError(f"runs has {y.shape[-1]} points per seed but x has {len(x)}")
+    mid = np.nanmedian(y, axis=0)
+    (line,) = ax.plot(x, mid, label=label, color=color, marker=marker, **line_kwargs)
+    if y.shape[0] > 1:
+        lo, hi = np.nanquantile(y, quantiles[0], axis=0), np.nanquantile(y, quantiles[1], axis=0)
+        ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.2, lw=0)
+    return line
 
 
 def _labels(lang: str) -> dict[str, str]:
@@ -63,7 +192,8 @@ def activation_functions(names: Sequence[str] = ("sigmoid", "tanh", "relu"),
     t = _labels(lang)
     x = torch.linspace(-xlim, xlim, 601, dtype=torch.float64)
     with plt.rc_context(_STYLE):
-        fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 2.8), squeeze=False)
+        fig, axes = plt.subplots(1, len(names), figsize=(min(3.2 * len(names), 9.5), 2.8),
+                                 squeeze=False)
         for ax, name in zip(axes[0], names, strict=True):
             with torch.no_grad():
                 ax.plot(x, activations.get(name)(x), label=t["f"])
@@ -77,6 +207,7 @@ def activation_functions(names: Sequence[str] = ("sigmoid", "tanh", "relu"),
                 ax.text(-0.97 * xlim, 0.5, t["off"], fontsize=8, color=OKABE_ITO[3])
             ax.set(title=name, xlabel=t["x"], xlim=(-xlim, xlim))
             ax.legend(loc="upper left", fontsize=8)
+        spanish_axes(fig)
         fig.tight_layout()
     return fig
 
@@ -108,33 +239,53 @@ def layer_histograms(histograms: Sequence[Mapping[str, Any]], kind: str = "activ
         ax.set(xlabel=t["act"] if kind == "activation" else t["grad"], ylabel=t["density"],
                title=f"{t['step']} {step}")
         ax.legend(fontsize=8)
+        spanish_axes(fig)
         fig.tight_layout()
     return fig
 
 
-def _per_layer(values: Sequence[Any], stat: str) -> list[float]:
-    """Per-layer floats from floats or from one step's records."""
+def _per_layer(values: Any, stat: str) -> np.ndarray:
+    """Per-layer floats, ``(L,)``, or ``(S, L)`` for several seeds, from floats or records."""
+    if isinstance(values, np.ndarray):
+        return values.astype(float)
     out = [v.get(stat) if isinstance(v, Mapping) else v for v in values]
-    return [math.nan if v is None else float(v) for v in out]
+    return np.asarray([math.nan if v is None else v for v in out], dtype=float)
 
 
-def grad_profile(configs: Mapping[str, Sequence[Any]], stat: str = "grad_std",
-                 lang: str = "es") -> Figure:
+def _auto_color(name: str) -> str | None:
+    """The site's colour when a legend name is a scheme or activation ("He", "tanh")."""
+    try:
+        return color(name.split()[0].strip("(),:"))
+    except ValueError:
+        return None
+
+
+def _new_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
+    if ax is not None:
+        return ax.figure, ax
+    return plt.subplots(figsize=figsize)
+
+
+def grad_profile(configs: Mapping[str, Any], stat: str = "grad_std", lang: str = "es",
+                 ax: Axes | None = None) -> Figure:
     """A per-layer statistic on a log scale, one line per configuration.
 
     Args:
-        configs: Name -> per-layer values (layer 1 first), or one step's records
-            (:meth:`gradcourse.Tracker.summary`), from which ``stat`` is taken.
-        stat: Label of the y axis / key in the records.
+        configs: Name -> per-layer values (layer 1 first), one step's records
+            (:meth:`gradcourse.Tracker.summary`), from which ``stat`` is taken, or an
+            ``(S, L)`` array over seeds, drawn as its median and a band.
+        stat: Key in the records; its Spanish name labels the y axis.
+        ax: Draw into these axes instead of a new figure.
     """
     t = _labels(lang)
     with plt.rc_context(_STYLE):
-        fig, ax = plt.subplots(figsize=(5.5, 3.2))
+        fig, ax = _new_axes(ax, (FIG_WIDTH * 0.8, 3.4))
         for name, values in configs.items():
             ys = _per_layer(values, stat)
-            ax.plot(range(1, len(ys) + 1), ys, "o-", label=name)
-        ax.set(yscale="log", xlabel=t["layer"], ylabel=stat)
-        ax.legend(fontsize=8)
+            band(ax, range(1, ys.shape[-1] + 1), ys, label=name, color=_auto_color(name), marker="o")
+        ax.set(yscale="log", ylabel=t.get(stat, stat))
+        layer_axis(ax, lang=lang)
+        ax.legend()
         fig.tight_layout()
     return fig
 
@@ -163,7 +314,8 @@ def stat_heatmap(history: Sequence[Mapping[str, Any]], stat: str = "grad_std",
         image = ax.imshow(grid, aspect="auto", origin="lower", cmap="cividis",
                           extent=(steps[0] - 0.5, steps[-1] + 0.5, 0.5, grid.shape[0] + 0.5))
         fig.colorbar(image, ax=ax, label=f"log10 {stat}" if log else stat)
-        ax.set(xlabel=t["step"], ylabel=t["layer"])
+        ax.set(xlabel=t["step"])
+        layer_axis(ax, axis="y", lang=lang)
         ax.grid(False)
         fig.tight_layout()
     return fig
@@ -187,42 +339,61 @@ def update_ratios(history: Sequence[Mapping[str, Any]], lang: str = "es") -> Fig
     return fig
 
 
-def loss_curves(histories: Mapping[str, Any], lang: str = "es") -> Figure:
-    """Training loss of several runs side by side (one axes each, shared y axis).
+def loss_curves(histories: Mapping[str, Any], lang: str = "es", ax: Axes | None = None) -> Figure:
+    """Training loss of several runs.
 
     Args:
-        histories: Name -> :class:`gradcourse.History` (or anything with ``step`` and
-            ``loss`` lists).
+        histories: Name -> :class:`gradcourse.History` (anything with ``step`` and
+            ``loss`` lists), or a list of them (one per seed, drawn as median and band;
+            runs that stopped early are cut at the shortest).
+        ax: Overlay every run on these axes; without it, one axes per run side by
+            side with a shared y axis.
     """
     t = _labels(lang)
     n = len(histories)
     with plt.rc_context(_STYLE):
-        fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 2.8), sharey=True, squeeze=False)
-        for ax, (name, hist), color in zip(axes[0], histories.items(), OKABE_ITO * 4,
-                                           strict=False):
-            ax.plot(hist.step, hist.loss, color=color)
-            ax.set(title=name, xlabel=t["step"])
-        axes[0][0].set_ylabel(t["loss"])
+        if ax is None:
+            fig, axes = plt.subplots(1, n, figsize=(min(3.2 * n, 9.5), 2.8), sharey=True, squeeze=False)
+            axes = list(axes[0])
+        else:
+            fig, axes = ax.figure, [ax] * n
+        for k, (a, (name, hist)) in enumerate(zip(axes, histories.items(), strict=True)):
+            runs = hist if isinstance(hist, (list, tuple)) else [hist]
+            m = min(len(h.loss) for h in runs)
+            c = _auto_color(name) or OKABE_ITO[k % len(OKABE_ITO)]
+            band(a, runs[0].step[:m], [h.loss[:m] for h in runs], label=name, color=c)
+            a.set(xlabel=t["step"])
+            if ax is None:
+                a.set_title(name)
+        axes[0].set_ylabel(t["loss"])
+        if ax is not None:
+            ax.legend()
+        spanish_axes(fig)
         fig.tight_layout()
     return fig
 
 
-def theory_vs_measured(theory: Sequence[float], measured: Sequence[Any], stat: str = "grad_std",
-                       lang: str = "es", log: bool = True) -> Figure:
+def theory_vs_measured(theory: Sequence[float], measured: Any, stat: str = "grad_std",
+                       lang: str = "es", log: bool = True, ax: Axes | None = None) -> Figure:
     """Per-layer prediction (line) against measurement (markers).
 
     Args:
         theory: Predicted values per layer, e.g. ``sqrt`` of
             :func:`gradcourse.theory.backward_variance`.
-        measured: Measured values per layer, or one step's records (``stat`` is read).
+        measured: Measured values per layer, one step's records (``stat`` is read), or
+            an ``(S, L)`` array over seeds (median markers, band for the spread).
+        ax: Draw into these axes instead of a new figure.
     """
     t = _labels(lang)
     ys = _per_layer(measured, stat)
     with plt.rc_context(_STYLE):
-        fig, ax = plt.subplots(figsize=(5.0, 3.2))
-        ax.plot(range(1, len(theory) + 1), theory, "-", label=t["theory"])
-        ax.plot(range(1, len(ys) + 1), ys, "o", label=t["measured"])
-        ax.set(xlabel=t["layer"], ylabel=stat, yscale="log" if log else "linear")
-        ax.legend(fontsize=8)
+        fig, ax = _new_axes(ax, (FIG_WIDTH * 0.75, 3.4))
+        ax.plot(range(1, len(theory) + 1), theory, "-", color="black", label=t["theory"])
+        band(ax, range(1, ys.shape[-1] + 1), ys, label=t["measured"], color=OKABE_ITO[1],
+             marker="o", ls="none")
+        ax.set(ylabel=t.get(stat, stat), yscale="log" if log else "linear")
+        layer_axis(ax, lang=lang)
+        ax.legend()
+        spanish_axes(fig)
         fig.tight_layout()
     return fig

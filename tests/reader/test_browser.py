@@ -17,7 +17,7 @@ import pytest
 
 SKIP_DIRS = {"_static", "_sources", "_downloads", "_images", "_sphinx_design_static"}
 SCREENSHOTS = ["index.html", "clase/07-relu.html", "clase/10-xavier.html",
-               "auto_examples/index.html", "auto_examples/plot_dead_relu.html"]
+               "auto_examples/index.html", "auto_examples/2_activaciones/plot_dead_relu.html"]
 
 
 def pages(site: Path) -> list[Path]:
@@ -74,7 +74,7 @@ def test_internal_links_and_anchors_resolve(site):
 
 
 def test_gallery_pages_offer_py_and_ipynb(site):
-    gallery = sorted((site / "auto_examples").glob("plot_*.html"))
+    gallery = sorted((site / "auto_examples").rglob("plot_*.html"))
     assert gallery, "no gallery page in the build"
     missing = []
     for page in gallery:

@@ -1,0 +1,193 @@
+"""Experiments that hold on any machine: one configuration over several seeds.
+
+A single training run of a deep network is chaotic: a different seed, CPU
+instruction set or thread count changes it from the first step, and training
+magnifies the difference. A claim about networks ("a high learning rate kills
+ReLU units") is therefore a claim about the *distribution* over seeds. The
+course states such claims as a median with its spread, computed here:
+
+>>> import gradcourse as gc
+>>> runs = gc.over_seeds(lambda seed: {"x": seed * 2.0, "profile": [seed, 1.0]}, seeds=3)
+>>> runs.median("x"), runs.range("x")
+(2.0, (0.0, 4.0))
+>>> runs["profile"].shape  # (seeds, ...)
+(3, 2)
+
+:func:`layer_stats` is the one-shot probe: one forward and backward pass under a
+:class:`~gradcourse.Tracker`, returning its per-layer records.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from .tracking import Tracker
+from .training import _want_progress
+
+__all__ = ["Seeds", "layer_stats", "over_seeds"]
+
+
+class Seeds:
+    """The results of one experiment repeated over seeds.
+
+    Each result is a mapping from a name to a number or a sequence of numbers (the
+    same length for every seed). Indexing by name gives a NumPy array of shape
+    ``(n_seeds, ...)``; the methods reduce over the seeds (axis 0).
+
+    Attributes:
+        seeds: The seeds, in the order they ran.
+        results: One mapping per seed.
+    """
+
+    def __init__(self, seeds: Sequence[int], results: Sequence[Mapping[str, Any]]) -> None:
+        if len(seeds) != len(results) or not results:
+            raise ValueError("Seeds needs one result per seed and at least one seed")
+        self.seeds = list(seeds)
+        self.results = [dict(r) for r in results]
+
+    def keys(self) -> list[str]:
+        return list(self.results[0])
+
+    def __len__(self) -> int:
+        return len(self.seeds)
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        if key not in self.results[0]:
+            raise KeyError(f"no result named {key!r}; the results are {self.keys()}")
+        try:
+            return np.asarray([r[key] for r in self.results], dtype=float)  # (S, ...)
+        except ValueError as err:  # ragged: e.g. runs that stopped at different steps
+            raise ValueError(f"{key!r} has a different length for some seeds; pad it or "
+                             "reduce it to a number inside the experiment") from err
+
+    def median(self, key: str) -> Any:
+        """Median over seeds (NaN-aware); a float, or an array for sequences."""
+        return _scalar(np.nanmedian(self[key], axis=0))
+
+    def quantile(self, key: str, q: float) -> Any:
+        """The ``q`` quantile over seeds (NaN-aware)."""
+        return _scalar(np.nanquantile(self[key], q, axis=0))
+
+    def range(self, key: str) -> tuple[Any, Any]:
+        """(min, max) over seeds: the spread the pages print."""
+        values = self[key]
+        return _scalar(np.nanmin(values, axis=0)), _scalar(np.nanmax(values, axis=0))
+
+    def fraction(self, key: str, predicate: Callable[[np.ndarray], np.ndarray]) -> float:
+        """Fraction of seeds whose value satisfies ``predicate`` (applied elementwise)."""
+        return float(np.mean(predicate(self[key])))
+
+    def to_frame(self):
+        """One row per seed and one column per numeric result (needs pandas)."""
+        import pandas as pd
+
+        rows = [{"seed": s, **{k: v for k, v in r.items() if _is_number(v)}}
+                for s, r in zip(self.seeds, self.results, strict=True)]
+        return pd.DataFrame(rows).set_index("seed")
+
+    def __repr__(self) -> str:
+        lines = [f"Seeds({len(self)} seeds: {self.seeds})"]
+        for key in self.keys():
+            if _is_number(self.results[0][key]):
+                lo, hi = self.range(key)
+                lines.append(f"  {key}: median {self.median(key):.4g} (min {lo:.4g}, max {hi:.4g})")
+            else:
+                lines.append(f"  {key}: shape {self[key].shape[1:]} per seed")
+        return "\n".join(lines)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float, np.number))  # bools count: a fraction of seeds
+
+
+def _scalar(a: np.ndarray) -> Any:
+    return float(a) if np.ndim(a) == 0 else a
+
+
+def over_seeds(experiment: Callable[[int], Mapping[str, Any]], seeds: int | Iterable[int] = 5,
+               progress: bool | None = None) -> Seeds:
+    """Run ``experiment(seed)`` for each seed and collect the results.
+
+    Args:
+        experiment: Takes a seed, returns a mapping of names to numbers or sequences
+            of numbers. Seed everything inside it from that seed (the model's ``seed=``
+            and :func:`~gradcourse.train`'s ``seed=``).
+        seeds: A number ``n`` (seeds ``0 .. n-1``) or the seeds themselves.
+        progress: Show a progress bar; default as :func:`~gradcourse.train`
+            (``GRADCOURSE_PROGRESS``, on in a terminal).
+
+    Returns:
+        A :class:`Seeds` with one result per seed.
+    """
+    if isinstance(seeds, bool) or not isinstance(seeds, (int, Iterable)):
+        raise TypeError(f"seeds must be a count or an iterable of ints, got {seeds!r}")
+    seeds = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
+    if not seeds:
+        raise ValueError("seeds is empty: pass a count >= 1 or a list of seeds")
+    results = []
+    iterator = seeds
+    if _want_progress(progress):
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(seeds, desc="seeds", leave=False)
+    for seed in iterator:
+        result = experiment(seed)
+        if not isinstance(result, Mapping):
+            raise TypeError(f"the experiment must return a mapping of results, got "
+                            f"{type(result).__name__} for seed {seed}: return e.g. {{'acc': acc}}")
+        results.append(result)
+    return Seeds(seeds, results)
+
+
+def layer_stats(model: nn.Module, X: Tensor, y: Tensor,
+                loss_fn: Callable[[Tensor, Tensor], Tensor] | None = None,
+                **tracker_kwargs: Any) -> list[dict[str, Any]]:
+    """Per-layer statistics of one forward and backward pass of ``model`` on ``(X, y)``.
+
+    The records of :meth:`gradcourse.Tracker.summary` (``act_std``, ``grad_std``,
+    ``dead_frac``, ``weight_grad_norm``...), one per layer. The model is left as it
+    was: its parameters, its ``.grad`` and its buffers (BatchNorm's running
+    statistics).
+
+    Args:
+        model: A :class:`gradcourse.MLP` or any model :class:`~gradcourse.Tracker`
+            can follow.
+        X: A batch of inputs, ``(B, D)``.
+        y: Targets for ``loss_fn`` (class indices for the default cross-entropy).
+        loss_fn: Default ``nn.CrossEntropyLoss()``.
+        **tracker_kwargs: Passed to :class:`~gradcourse.Tracker` (``update_ratio``
+            is off: no optimizer steps).
+
+    Example:
+        >>> import gradcourse as gc
+        >>> data = gc.digits()
+        >>> model = gc.MLP(64, 10, depth=3, width=32, activation="tanh", seed=0)
+        >>> [round(r["act_std"], 2) for r in gc.layer_stats(model, data.X_train, data.y_train)]
+        [0.73, 0.67, 0.68]
+    """
+    loss_fn = loss_fn or nn.CrossEntropyLoss()
+    tracker_kwargs.setdefault("update_ratio", False)
+    params = [p for p in model.parameters() if p.requires_grad]
+    grads = [p.grad for p in params]
+    buffers = [(b, b.detach().clone()) for b in model.buffers()]
+    for p in params:
+        p.grad = None
+    try:
+        with torch.enable_grad(), Tracker(model, **tracker_kwargs) as tracker:
+            loss = loss_fn(model(X), y)
+            if math.isfinite(loss.item()):
+                loss.backward()
+            tracker.step(loss)
+    finally:
+        for p, g in zip(params, grads, strict=True):
+            p.grad = g
+        with torch.no_grad():
+            for b, saved in buffers:
+                b.copy_(saved)
+    return tracker.summary()

@@ -125,7 +125,7 @@ def over_seeds(experiment: Callable[[int], Mapping[str, Any]], seeds: int | Iter
     Returns:
         A :class:`Seeds` with one result per seed.
     """
-    if isinstance(seeds, bool) or not isinstance(seeds, (int, Iterable)):
+    if isinstance(seeds, (bool, str)) or not isinstance(seeds, (int, Iterable)):
         raise TypeError(f"seeds must be a count or an iterable of ints, got {seeds!r}")
     seeds = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
     if not seeds:

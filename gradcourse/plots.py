@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator
+from matplotlib.ticker import Formatter, MaxNLocator
 
 from . import activations
 
@@ -118,10 +118,28 @@ def color(name: str) -> str:
     return COLORS[key]
 
 
-def _comma(formatter):
-    def fmt(x, pos=None):
-        return formatter(x, pos).replace(".", ",")
-    return FuncFormatter(fmt)
+class _Comma(Formatter):
+    """Wraps an axis's formatter and writes its decimal point as a comma."""
+
+    def __init__(self, inner: Formatter) -> None:
+        self.inner = inner
+
+    def set_axis(self, axis) -> None:
+        super().set_axis(axis)
+        self.inner.set_axis(axis)
+
+    def set_locs(self, locs) -> None:
+        self.locs = locs
+        self.inner.set_locs(locs)
+
+    def __call__(self, x, pos=None) -> str:
+        return self.inner(x, pos).replace(".", ",")
+
+    def format_ticks(self, values) -> list[str]:
+        return [s.replace(".", ",") for s in self.inner.format_ticks(values)]
+
+    def get_offset(self) -> str:
+        return self.inner.get_offset().replace(".", ",")
 
 
 def spanish_axes(fig_or_ax: Figure | Axes) -> Figure | Axes:
@@ -132,8 +150,8 @@ def spanish_axes(fig_or_ax: Figure | Axes) -> Figure | Axes:
     axes = fig_or_ax.axes if isinstance(fig_or_ax, Figure) else [fig_or_ax]
     for ax in axes:
         for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
-            if scale == "linear" and not isinstance(axis.get_major_formatter(), FuncFormatter):
-                axis.set_major_formatter(_comma(axis.get_major_formatter()))
+            if scale == "linear" and not isinstance(axis.get_major_formatter(), _Comma):
+                axis.set_major_formatter(_Comma(axis.get_major_formatter()))
     return fig_or_ax
 
 

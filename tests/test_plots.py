@@ -58,3 +58,56 @@ def test_update_loss_theory(tracked):
     assert len(fig.axes[0].lines) == 2
     with pytest.raises(ValueError):
         plots.update_ratios(tracker.history, lang="fr")
+
+
+def test_site_colours_are_fixed_per_meaning():
+    assert plots.color("He_Normal") == plots.color("kaiming_uniform") == plots.COLORS["he"]
+    assert plots.color("glorot_standard") == plots.COLORS["default"]
+    assert len({plots.COLORS[k] for k in ("healthy", "vanishing", "exploding")}) == 3
+    with pytest.raises(ValueError, match="known"):
+        plots.color("magenta")
+
+
+def test_band_draws_median_and_spread_and_checks_lengths():
+    _fig, ax = plt.subplots()
+    runs = [[1.0, 2.0, 3.0], [3.0, 4.0, 5.0], [2.0, 9.0, 4.0]]
+    line = plots.band(ax, [1, 2, 3], runs, label="x")
+    assert list(line.get_ydata()) == [2.0, 4.0, 4.0]  # the median over seeds
+    (poly,) = ax.collections
+    ys = poly.get_paths()[0].vertices[:, 1]
+    assert ys.min() == 1.0 and ys.max() == 9.0  # min-max band
+    with pytest.raises(ValueError, match="points per seed"):
+        plots.band(ax, [1, 2], runs)
+
+
+def test_ax_argument_overlays_runs_on_one_axes(tracked):
+    _tracker, history = tracked
+    fig, (a, b) = plt.subplots(1, 2)
+    assert plots.grad_profile({"He": [[1e-3, 1e-2, 1e-1]] * 2}, ax=a) is fig
+    assert a.lines[0].get_color() == plots.COLORS["he"]
+    plots.loss_curves({"uno": [history, history], "dos": history}, ax=b)
+    assert len(b.lines) == 2 and len(b.collections) == 1  # one band: the run with two seeds
+
+
+def test_layer_ticks_are_integers_and_decimals_use_a_comma():
+    fig = plots.grad_profile({"a": [1e-3, 1e-2, 1e-1, 1.0, 2.0, 3.0, 4.0, 5.0]})
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    assert all(float(t).is_integer() for t in ax.get_xticks())
+    assert ax.get_xlabel() == "capa"
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0.25, 0.75])
+    plots.spanish_axes(fig)
+    fig.canvas.draw()
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert any("," in t for t in labels) and not any("." in t for t in labels), labels
+
+
+def test_use_style_sets_the_site_rcparams():
+    rc = dict(mpl.rcParams)
+    try:
+        plots.use_style()
+        assert tuple(mpl.rcParams["figure.figsize"]) == (plots.FIG_WIDTH, 3.6)
+        assert plots.FIG_WIDTH * 72 / 10 <= 757 / 11 * 72 / 10  # 10-pt text >= 11 px in the column
+    finally:
+        mpl.rcParams.update(rc)

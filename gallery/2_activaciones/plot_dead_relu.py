@@ -2,146 +2,251 @@
 Neuronas ReLU muertas: tasa de aprendizaje y sesgo inicial
 ==========================================================
 
-Una unidad ReLU cuya entrada es negativa para todos los ejemplos devuelve 0 y
-recibe gradiente 0: está muerta y no se recupera. Medimos qué fracción de
-unidades muere al subir la tasa de aprendizaje o al empezar con sesgos
-negativos, y cómo Leaky ReLU y ELU lo evitan.
+Una unidad ReLU cuya preactivación es negativa para todos los ejemplos
+devuelve 0 y recibe gradiente 0: está muerta. Medimos, en 5 semillas, cuántas
+unidades mueren al subir la tasa de aprendizaje o al empezar con sesgos
+negativos, cuáles vuelven y cómo Leaky ReLU y ELU evitan el problema.
 """
+
+# sphinx_gallery_thumbnail_number = 1
 
 # %%
 # Cómo se mide
 # ------------
 #
-# Un :class:`~gradcourse.tracking.Tracker` calcula ``dead_frac``: la fracción de
-# unidades de cada capa cuya salida es :math:`\le 0` en **todos** los ejemplos
-# del lote. Aquí el lote es el conjunto de entrenamiento completo (1347
-# dígitos), y promediamos sobre las tres capas ocultas. Para Leaky ReLU y ELU
-# esa fracción cuenta unidades *inactivas*, que sin embargo siguen recibiendo
-# gradiente (su derivada es positiva en todo el eje) y pueden volver.
+# Una unidad está *inactiva* si su salida es :math:`\le 0` en **todos** los
+# ejemplos del conjunto de entrenamiento (1347 dígitos).
+# :func:`gradcourse.layer_stats` hace una pasada hacia delante y hacia atrás
+# con todo el conjunto y devuelve, por capa, esa fracción (``dead_frac``);
+# promediamos las tres capas ocultas de 32 unidades. Con ReLU una unidad
+# inactiva está muerta: no recibe gradiente. Con Leaky ReLU y ELU la derivada
+# es positiva en todo el eje, así que una unidad inactiva sigue recibiendo
+# gradiente y puede volver.
 
 import matplotlib.pyplot as plt
 import numpy as np
-from torch import nn
+import torch
 
 import gradcourse as gc
-from gradcourse.tracking import Tracker
+import gradcourse.plots
 
+gc.plots.use_style()
 data = gc.digits()
-ACTS = {"relu": ("ReLU", {}), "leaky_relu": ("Leaky ReLU (0,1)", {"negative_slope": 0.1}),
-        "elu": ("ELU", {})}
+STEPS = 50
+ACTS = {
+    "relu": ("ReLU", {}),
+    "leaky_relu": ("Leaky ReLU (0,1)", {"negative_slope": 0.1}),
+    "elu": ("ELU", {}),
+}
 
 
-def dead_fraction(model):
-    """Mean over hidden layers of the fraction of units inactive on the whole training set."""
-    with Tracker(model, update_ratio=False) as tracker:
-        nn.functional.cross_entropy(model(data.X_train), data.y_train).backward()
-        tracker.step()
-    model.zero_grad()
-    return float(np.mean([row["dead_frac"] for row in tracker.summary()]))
+def make(act, seed, bias_init=0.0):
+    return gc.MLP(data.in_features, data.n_classes, depth=3, width=32,
+                  activation=act, init="he_normal", bias_init=bias_init,
+                  act_kwargs=ACTS[act][1], seed=seed)
 
 
-def make(activation, bias_init=0.0):
-    return gc.MLP(data.in_features, data.n_classes, depth=3, width=64, activation=activation,
-                  init="he_normal", bias_init=bias_init, seed=0,
-                  act_kwargs=ACTS[activation][1])
+def train_adam(model, lr, seed):
+    return gc.train(model, data, lr=lr, optimizer="adam", steps=STEPS,
+                    batch_size=128, seed=seed, eval_every=STEPS)
+
+
+def inactive_fraction(model):
+    """Mean over hidden layers of the units <= 0 on the whole training set."""
+    stats = gc.layer_stats(model, data.X_train, data.y_train)
+    return float(np.mean([r["dead_frac"] for r in stats]))
 
 
 # %%
 # 1. Tasa de aprendizaje
 # ----------------------
 #
-# Entrenamos 200 pasos con Adam, cuyos pasos tienen un tamaño parecido a la
+# Entrenamos 50 pasos con Adam, cuyos pasos tienen un tamaño parecido a la
 # tasa de aprendizaje sea cual sea el gradiente: con una tasa grande, un solo
 # paso puede empujar el sesgo de una unidad tan abajo que ya no se activa con
-# ningún ejemplo.
+# ningún ejemplo. :func:`gradcourse.over_seeds` repite el experimento con las
+# semillas 0 a 4.
 
-LRS = [0.001, 0.01, 0.03, 0.1]
-dead_lr = {act: [] for act in ACTS}
-acc_lr = {act: [] for act in ACTS}
-for act in ACTS:
-    for lr in LRS:
-        model = make(act)
-        hist = gc.train(model, data, lr=lr, optimizer="adam", steps=200, seed=0)
-        dead_lr[act].append(dead_fraction(model))
-        acc_lr[act].append(hist.test_acc[-1])
-    print(f"{ACTS[act][0]:>17}: inactivas {np.round(dead_lr[act], 2)}, "
-          f"exactitud {np.round(acc_lr[act], 2)}")
+LRS = [0.003, 0.03, 0.3]
 
-# %%
-# 2. Sesgo inicial
-# ----------------
-#
-# Con sesgos iniciales negativos muchas unidades ReLU nacen muertas. Medimos la
-# fracción al inicializar y tras 200 pasos de SGD (tasa 0,1).
 
-BIASES = [0.0, -2.0, -3.0]
-dead_bias = {}
-for act in ("relu", "elu"):
-    before, after = [], []
-    for b in BIASES:
-        model = make(act, bias_init=b)
-        before.append(dead_fraction(model))
-        gc.train(model, data, lr=0.1, steps=200, seed=0)
-        after.append(dead_fraction(model))
-    dead_bias[act] = (before, after)
-    print(f"{ACTS[act][0]:>17}: al inicio {np.round(before, 2)}, tras entrenar {np.round(after, 2)}")
+def lr_sweep(seed):
+    out = {}
+    for act in ACTS:
+        out[f"{act} inactivas"], out[f"{act} exactitud"] = [], []
+        for lr in LRS:
+            model = make(act, seed)
+            hist = train_adam(model, lr, seed)
+            out[f"{act} inactivas"].append(inactive_fraction(model))
+            out[f"{act} exactitud"].append(hist.test_acc[-1])
+    return out
+
+
+sweep = gc.over_seeds(lr_sweep, seeds=5)
+print("tasa de aprendizaje:       ", "  ".join(f"{lr:>5}" for lr in LRS))
+for act, (name, _) in ACTS.items():
+    for what in ("inactivas", "exactitud"):
+        values = sweep.median(f"{act} {what}")
+        print(f"{name:>16} {what:<9}", "  ".join(f"{v:5.2f}" for v in values))
+print("(medianas de 5 semillas)")
 
 # %%
-# Las figuras
-# -----------
+# La fracción de unidades inactivas y la exactitud en el conjunto de prueba,
+# en función de la tasa de aprendizaje. La línea es la mediana de las 5
+# semillas y la banda va de la menor a la mayor.
 
-fig, (ax0, ax1, ax2) = plt.subplots(1, 3, figsize=(15, 4.3))
-for act, (label, _) in ACTS.items():
-    ax0.semilogx(LRS, dead_lr[act], "o-", lw=2, label=label)
-    ax1.semilogx(LRS, acc_lr[act], "o-", lw=2, label=label)
-ax0.set_title("Unidades inactivas en todo el conjunto")
-ax0.set_ylabel("fracción de unidades (media de 3 capas)")
-ax1.set_title("Exactitud en test tras 200 pasos")
-ax1.set_ylabel("exactitud en test")
-for ax in (ax0, ax1):
+
+def lr_axis(ax):
+    ax.set_xscale("log")
+    ax.set_xticks(LRS, [f"{lr:g}".replace(".", ",") for lr in LRS])
+    ax.minorticks_off()
     ax.set_xlabel("tasa de aprendizaje de Adam")
     ax.set_ylim(0, 1)
-    ax.grid(alpha=0.3, which="both")
     ax.legend()
 
-x = np.arange(len(BIASES))
-for j, (act, (before, after)) in enumerate(dead_bias.items()):
-    color = f"C{list(ACTS).index(act)}"
-    ax2.bar(x + (j - 0.5) * 0.38, before, width=0.18, color=color, alpha=0.35,
-            label=f"{ACTS[act][0]}: al inicializar")
-    ax2.bar(x + (j - 0.5) * 0.38 + 0.19, after, width=0.18, color=color,
-            label=f"{ACTS[act][0]}: tras entrenar")
-ax2.set_xticks(x + 0.1, [f"{b:g}".replace("-", "−") for b in BIASES])
-ax2.set_xlabel("sesgo inicial de todas las capas")
-ax2.set_ylabel("fracción de unidades inactivas")
-ax2.set_title("Sesgo inicial negativo (SGD, tasa 0,1)")
-ax2.set_ylim(0, 1)
-ax2.legend(fontsize=8)
-ax2.grid(alpha=0.3, axis="y")
+
+fig, ax = plt.subplots(figsize=(gc.plots.FIG_WIDTH, 3.6))
+for act, (name, _) in ACTS.items():
+    gc.plots.band(ax, LRS, sweep[f"{act} inactivas"], label=name,
+                  color=gc.plots.color(act), marker="o")
+ax.set_ylabel("fracción de unidades inactivas")
+ax.set_title("Unidades inactivas en todo el conjunto tras 50 pasos")
+lr_axis(ax)
+gc.plots.spanish_axes(fig)
+fig.tight_layout()
+
+fig, ax = plt.subplots(figsize=(gc.plots.FIG_WIDTH, 3.4))
+for act, (name, _) in ACTS.items():
+    gc.plots.band(ax, LRS, sweep[f"{act} exactitud"], label=name,
+                  color=gc.plots.color(act), marker="o")
+ax.axhline(0.1, color="0.5", ls=":", lw=1)
+ax.set_ylabel("exactitud en el conjunto de prueba")
+ax.set_title("Exactitud tras 50 pasos")
+lr_axis(ax)
+gc.plots.spanish_axes(fig)
+fig.tight_layout()
+
+# %%
+# 2. Sesgo inicial negativo: ¿vuelven las unidades muertas?
+# ---------------------------------------------------------
+#
+# Con todos los sesgos iniciales a :math:`-3` muchas unidades nacen
+# inactivas, sobre todo en las capas profundas, donde las entradas ya son
+# pequeñas. Entrenamos 50 pasos de Adam con una tasa prudente (0,01) y
+# miramos, capa por capa, qué unidades estaban inactivas al inicializar y
+# cuáles lo siguen estando. Para eso necesitamos saber *cuáles* son, no solo
+# cuántas: ``dead_units`` devuelve una máscara por capa.
+
+
+@torch.no_grad()
+def dead_units(model):
+    """Per hidden layer, a mask of the units <= 0 on every training example."""
+    h, masks = data.X_train, []
+    for layer in model.hidden:
+        h = layer(h)
+        masks.append((h <= 0).all(dim=0))
+    return masks
+
+
+def negative_bias(seed):
+    out = {}
+    for act in ("relu", "elu"):
+        model = make(act, seed, bias_init=-3.0)
+        before = dead_units(model)
+        hist = train_adam(model, 0.01, seed)
+        after = dead_units(model)
+        out[f"{act} antes"] = [int(m.sum()) for m in before]
+        out[f"{act} después"] = [int(m.sum()) for m in after]
+        out[f"{act} revividas"] = [int((b & ~a).sum())
+                                 for b, a in zip(before, after, strict=True)]
+        out[f"{act} exactitud"] = hist.test_acc[-1]
+    return out
+
+
+bias = gc.over_seeds(negative_bias, seeds=5)
+for act in ("relu", "elu"):
+    print(f"{ACTS[act][0]}: unidades inactivas (de 32) en las capas 1/2/3,"
+          " semillas 0 a 4")
+    for what in ("antes", "después", "revividas"):
+        rows = bias[f"{act} {what}"].astype(int)
+        print(f"  {what:<9}", "  ".join("/".join(map(str, r)) for r in rows))
+    lo, hi = bias.range(f"{act} exactitud")
+    print(f"  exactitud en el conjunto de prueba: {lo:.2f} a {hi:.2f}")
+
+# %%
+# Las barras son la mediana de las 5 semillas y las líneas, de la menor a la
+# mayor.
+
+layers = np.arange(1, 4)
+fig, axes = plt.subplots(1, 2, figsize=(gc.plots.FIG_WIDTH, 3.4),
+                         sharey=True)
+for ax, act in zip(axes, ("relu", "elu"), strict=True):
+    for j, (what, label, alpha) in enumerate(
+            [("antes", "al inicializar", 0.35),
+             ("después", "tras 50 pasos", 1.0)]):
+        counts = bias[f"{act} {what}"]
+        mid = np.median(counts, axis=0)
+        err = [mid - counts.min(axis=0), counts.max(axis=0) - mid]
+        ax.bar(layers + (j - 0.5) * 0.38, mid, width=0.36, yerr=err,
+               color=gc.plots.color(act), alpha=alpha, label=label,
+               capsize=3)
+    ax.set_title(f"{ACTS[act][0]}, sesgo inicial −3")
+    gc.plots.layer_axis(ax)
+    ax.legend(loc="upper left")
+axes[0].set_ylabel("unidades inactivas (de 32)")
+gc.plots.spanish_axes(fig)
 fig.tight_layout()
 
 # %%
 # Conclusión
 # ----------
 #
-# La fracción de ReLU muertas crece con la tasa de aprendizaje: casi ninguna con
-# 0,001 y más de la mitad con 0,1, y la exactitud cae con ellas. Con Leaky ReLU
-# apenas hay unidades inactivas y la red sigue aprendiendo incluso con 0,1; ELU
-# aguanta 0,03 pero no 0,1 (ahí el problema ya es la inestabilidad, no solo la
-# muerte de unidades). Los sesgos negativos matan unidades desde el principio, y
-# las ReLU muertas siguen muertas tras entrenar porque no reciben gradiente;
-# con ELU, que sí lo recibe, la fracción inactiva con sesgo −2 baja a menos de
-# la mitad.
-
-relu_dead = dead_lr["relu"]
-assert relu_dead[0] < 0.05 and relu_dead[-1] > 0.5, relu_dead
-assert dead_lr["leaky_relu"][2] < relu_dead[2] and dead_lr["elu"][2] < relu_dead[2]
-assert dead_lr["leaky_relu"][-1] < 0.2 and acc_lr["leaky_relu"][-1] > acc_lr["relu"][-1] + 0.2
-relu_before, relu_after = dead_bias["relu"]
-elu_before, elu_after = dead_bias["elu"]
-assert relu_before[-1] > 0.3  # sesgo -3: un tercio nace muerto
-assert all(a > 0.9 * b for a, b in zip(relu_after, relu_before, strict=True))  # ... y sigue muerto
-assert elu_after[1] < 0.5 * elu_before[1]  # ELU con sesgo -2 se recupera
+# La fracción de ReLU muertas crece con la tasa de aprendizaje: casi ninguna
+# con 0,003 y más de la mitad con 0,3, donde la red ya no aprende. Con Leaky
+# ReLU apenas hay unidades inactivas y la red sigue aprendiendo con 0,3; ELU
+# aguanta 0,03 pero no 0,3 (ahí el problema es la inestabilidad de pasos tan
+# grandes, no la muerte de unidades).
+#
+# Con sesgos iniciales de :math:`-3`, alrededor de un tercio de las unidades
+# nace inactiva. Con ELU, que les da gradiente, vuelven todas o casi todas y
+# la red aprende. Con ReLU muchas siguen muertas y la red apenas aprende. Pero
+# «muerta» no es siempre «para siempre»: en la **capa 1** ninguna vuelve,
+# porque sus entradas son los datos y sus pesos no cambian; en las capas 2 y
+# 3 algunas reviven, porque sus entradas, las salidas de las capas
+# anteriores, siguen cambiando al entrenar (y otras mueren por el camino).
+#
+# Este ejemplo acompaña a :doc:`/clase/07-relu` y a
+# :doc:`/clase/08-variantes-relu`.
 
 # %%
-# Este ejemplo acompaña a :doc:`/clase/07-relu` y a :doc:`/clase/08-variantes-relu`.
+# Comprobación
+# ------------
+#
+# Esta celda verifica las conclusiones anteriores sobre las 5 semillas
+# (medianas y extremos, no una ejecución concreta); si alguna dejara de
+# cumplirse, la construcción del sitio fallaría.
+
+relu_dead = sweep.median("relu inactivas")
+acc = {act: sweep.median(f"{act} exactitud") for act in ACTS}
+revived = bias["relu revividas"]
+print("ReLU inactivas (medianas):", np.round(relu_dead, 2))
+print("Leaky ReLU inactivas, máximo:",
+      round(sweep["leaky_relu inactivas"].max(), 2))
+print("exactitud con 0,3 (medianas): Leaky", round(acc["leaky_relu"][-1], 2),
+      " ReLU", round(acc["relu"][-1], 2), " ELU", round(acc["elu"][-1], 2))
+print("ReLU revividas en las capas 1/2/3 (5 semillas):",
+      revived.sum(axis=0).astype(int))
+assert relu_dead[0] < 0.05 and relu_dead[-1] > 0.4, relu_dead
+assert (np.diff(relu_dead) > 0).all(), relu_dead  # crece con la tasa
+assert sweep["leaky_relu inactivas"].max() < 0.15
+assert acc["leaky_relu"][-1] > acc["relu"][-1] + 0.4, acc
+assert acc["elu"][1] > 0.85 and acc["elu"][-1] < 0.5, acc["elu"]
+
+relu_before = bias["relu antes"].sum(axis=1) / 96
+assert np.median(relu_before) > 0.2, relu_before  # un tercio nace inactiva
+assert bias["elu después"].sum(axis=1).max() <= 5  # ELU: vuelven
+assert np.median(bias["relu después"].sum(axis=1)) >= 10  # ReLU: no todas
+assert (revived[:, 0] == 0).all()  # capa 1: ninguna vuelve, por construcción
+assert revived[:, 1:].sum() >= 5  # capas 2 y 3: algunas reviven
+assert (bias.median("elu exactitud")
+        > bias.quantile("relu exactitud", 1.0) + 0.3)

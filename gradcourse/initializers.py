@@ -562,7 +562,7 @@ def initialize_(
     if not isinstance(model, nn.Module):
         raise TypeError(f"initialize_ expects an nn.Module, got {type(model).__name__}")
     fn = scheme if callable(scheme) else get(scheme)
-    if takes_activation(scheme) and activation is not None:
+    if takes_activation(scheme) and activation is not None and not {"nonlinearity", "activation"} & set(kwargs):
         kwargs = {"nonlinearity": activation, **kwargs}
     layers = [m for m in model.modules() if isinstance(m, WEIGHT_LAYERS)]
     if not layers:

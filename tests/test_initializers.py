@@ -176,7 +176,7 @@ def test_orthogonal_conv_weight_std():
     assert I.weight_std("orthogonal", shape=(256, 3, 3, 3)) == pytest.approx(1 / 16)
 
 
-@settings(max_examples=25, deadline=None, derandomize=True)
+@settings(max_examples=25, deadline=None, derandomize=True, database=None)
 @given(scheme=st.sampled_from(MEASURABLE), rows=st.integers(20, 120), cols=st.integers(20, 120),
        k=st.sampled_from([(), (3,), (2, 2)]), gain=st.floats(0.1, 3.0))
 def test_weight_std_property(scheme, rows, cols, k, gain):
@@ -236,6 +236,14 @@ def test_initialize_applies_to_every_layer_and_zeroes_biases():
     assert model[0].bias.abs().sum() == 0  # left as it was (already 0)
     I.initialize_(model, "he_normal", bias=0.1)
     assert (model[3].bias == 0.1).all()
+
+
+def test_initialize_he_told_the_activation_unless_the_kwargs_say():
+    layer = torch.nn.Linear(400, 300)
+    I.initialize_(layer, "he_normal", activation="tanh", generator=torch.Generator().manual_seed(0))
+    assert layer.weight.std().item() == pytest.approx((5 / 3) / 20, rel=STD_RTOL)
+    I.initialize_(layer, "he_normal", activation="tanh", nonlinearity="linear")
+    assert layer.weight.std().item() == pytest.approx(1 / 20, rel=STD_RTOL)
 
 
 def test_registry_aliases():

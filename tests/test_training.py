@@ -290,3 +290,11 @@ def test_tracker_and_diagnose_check_their_arguments():
         gc.diagnose(small_model(), X[:0], Y[:0])
     with pytest.raises(TypeError, match="diagnose: y must hold int64"):
         gc.diagnose(small_model(), X, Y.float())
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_data_go_to_the_models_device():
+    model = small_model().cuda()
+    hist = gc.train(model, DIGITS, steps=5, progress=False)  # the data are on the CPU
+    assert len(hist.loss) == 5 and 0 <= hist.test_acc[-1] <= 1
+    assert gc.training.accuracy(model, X, Y) == gc.training.accuracy(model, X.cuda(), Y.cuda())

@@ -167,9 +167,10 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
     r"""Sample :math:`\mathcal{N}(\text{mean}, \text{std}^2)` restricted to :math:`[a, b]`.
 
     As ``torch.nn.init.trunc_normal_``: ``a`` and ``b`` are absolute bounds, not
-    multiples of ``std``. Keras' normal initializers truncate at :math:`\pm 2\sigma`
-    and rescale :math:`\sigma` by 1/0.8796 so the variance stays the prescribed one;
-    untruncated, the same ``std`` gives a variance 0.774 times smaller.
+    multiples of ``std``, and the samples' std is below ``std`` (0.880 ``std`` for the
+    default :math:`\pm 2` with ``std=1``; :func:`weight_std` gives it exactly). Keras'
+    normal initializers truncate at :math:`\pm 2\sigma` and divide :math:`\sigma` by
+    0.8796 first, so that the truncated samples keep the prescribed variance.
     """
     mean = _number("mean", mean)
     std = _number("std", std, nonnegative=True)
@@ -246,7 +247,7 @@ def _he_args(a, nonlinearity, activation, negative_slope) -> tuple[float, str]:
     return a, key
 
 
-def _he_std(tensor: Tensor, a: float, mode: str, key: str) -> float:
+def _he_std(tensor: Tensor, mode: str, key: str) -> float:
     """He's std for an activation torch's calculate_gain does not know (ELU, GELU)."""
     fan_in, fan_out = fans(tensor)
     return activations.gain(key) / math.sqrt(fan_in if mode == "fan_in" else fan_out)
@@ -290,7 +291,7 @@ def he_normal_(
         return nn.init.kaiming_normal_(tensor, a=a, mode=mode, nonlinearity=key, generator=generator)
     if _empty(tensor):
         return tensor
-    return nn.init.normal_(tensor, 0.0, _he_std(tensor, a, mode, key), generator=generator)
+    return nn.init.normal_(tensor, 0.0, _he_std(tensor, mode, key), generator=generator)
 
 
 def he_uniform_(
@@ -314,7 +315,7 @@ def he_uniform_(
         return nn.init.kaiming_uniform_(tensor, a=a, mode=mode, nonlinearity=key, generator=generator)
     if _empty(tensor):
         return tensor
-    bound = math.sqrt(3.0) * _he_std(tensor, a, mode, key)
+    bound = math.sqrt(3.0) * _he_std(tensor, mode, key)
     return nn.init.uniform_(tensor, -bound, bound, generator=generator)
 
 

@@ -137,9 +137,21 @@ def gain(name: str, **kwargs) -> float:
     .. math::
         \text{gain} = 1 / \sqrt{\mathbb{E}_{z \sim \mathcal{N}(0,1)}[f(z)^2]}
 
+    For ELU the expectation has a closed form (:math:`\Phi` the normal CDF),
+
+    .. math::
+        \mathbb{E}[\operatorname{elu}(z)^2] = \tfrac{1}{2}
+        + \alpha^2\left(e^{2}\,\Phi(-2) - 2 e^{1/2}\,\Phi(-1) + \tfrac{1}{2}\right),
+
+    so its gain is exact; GELU's is computed by Gauss-Hermite quadrature (it is smooth).
+
     Args:
         name: An activation from :func:`available`.
-        **kwargs: ``negative_slope`` for ``leaky_relu``.
+        **kwargs: ``negative_slope`` for ``leaky_relu``, ``alpha`` for ``elu``.
+
+    Example:
+        >>> round(gain("elu"), 6)
+        1.245198
     """
     key = canonical("activation", name, _MODULES)
     torch_name = {"identity": "linear"}.get(key, key)
@@ -147,4 +159,12 @@ def gain(name: str, **kwargs) -> float:
         return float(nn.init.calculate_gain(torch_name))
     if key == "leaky_relu":
         return float(nn.init.calculate_gain("leaky_relu", kwargs.get("negative_slope", 0.01)))
+    if key == "elu":
+        alpha = float(kwargs.get("alpha", 1.0))
+
+        def phi(x: float) -> float:  # standard normal CDF
+            return 0.5 * math.erfc(-x / math.sqrt(2))
+
+        negative = math.exp(2) * phi(-2) - 2 * math.exp(0.5) * phi(-1) + 0.5  # E[(e^z - 1)^2; z < 0]
+        return 1.0 / math.sqrt(0.5 + alpha**2 * negative)
     return 1.0 / math.sqrt(second_moment(key, 1.0, **kwargs))

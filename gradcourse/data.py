@@ -18,9 +18,17 @@ from torch import Tensor
 __all__ = ["Dataset", "digits", "spirals"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Dataset:
-    """A fixed train/test split as tensors: ``X`` float32 ``(N, D)``, ``y`` int64 ``(N,)``."""
+    """A fixed train/test split as tensors: ``X`` float32 ``(N, D)``, ``y`` int64 ``(N,)``.
+
+    Two datasets are equal when their names, class counts and tensors (values,
+    shapes and dtypes) are.
+
+    Example:
+        >>> digits() == digits() != digits(seed=1)
+        True
+    """
 
     X_train: Tensor
     y_train: Tensor
@@ -33,25 +41,38 @@ class Dataset:
     def in_features(self) -> int:
         return self.X_train.shape[1]
 
+    def _tensors(self) -> tuple[Tensor, ...]:
+        return self.X_train, self.y_train, self.X_test, self.y_test
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Dataset):
+            return NotImplemented
+        return (self.name == other.name and self.n_classes == other.n_classes
+                and all(a.dtype == b.dtype and a.shape == b.shape and torch.equal(a.cpu(), b.cpu())
+                        for a, b in zip(self._tensors(), other._tensors(), strict=True)))
+
+    def __hash__(self) -> int:  # equal datasets have equal names, classes and shapes
+        return hash((self.name, self.n_classes, *(tuple(t.shape) for t in self._tensors())))
+
     def __repr__(self) -> str:
         return (f"Dataset({self.name!r}: train {tuple(self.X_train.shape)}, "
                 f"test {tuple(self.X_test.shape)}, {self.n_classes} classes)")
 
 
+def _check_split(test_size: float, seed: int) -> None:
+    if isinstance(test_size, bool) or not isinstance(test_size, (int, float)) or not 0 < test_size < 1:
+        raise ValueError(f"test_size must be a fraction in (0, 1), got {test_size!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be an int >= 0, got {seed!r}")
+
+
 def _split(X: np.ndarray, y: np.ndarray, test_size: float, seed: int) -> tuple[np.ndarray, ...]:
-    """Stratified split: each class keeps its share in train and test."""
-    if not 0 < test_size < 1:
-        raise ValueError(f"test_size must be in (0, 1), got {test_size}")
-    rng = np.random.default_rng(seed)
-    test_idx = []
-    for c in np.unique(y):
-        idx = rng.permutation(np.flatnonzero(y == c))
-        test_idx.append(idx[: round(len(idx) * test_size)])
-    test = np.zeros(len(y), dtype=bool)
-    test[np.concatenate(test_idx)] = True
-    train_order = rng.permutation(np.flatnonzero(~test))
-    test_order = rng.permutation(np.flatnonzero(test))
-    return X[train_order], y[train_order], X[test_order], y[test_order]
+    """Stratified split (scikit-learn's): each class keeps its share in train and test."""
+    from sklearn.model_selection import train_test_split
+
+    _check_split(test_size, seed)
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=test_size, random_state=seed, stratify=y)
+    return X_tr, y_tr, X_te, y_te
 
 
 @functools.lru_cache(maxsize=1)
@@ -74,9 +95,10 @@ def digits(test_size: float = 0.25, seed: int = 0, standardize: bool = True) -> 
     X, y = _digits_raw()
     X_tr, y_tr, X_te, y_te = _split(X, y, test_size, seed)
     if standardize:
-        mean, std = X_tr.mean(0), X_tr.std(0)
-        std[std == 0] = 1.0
-        X_tr, X_te = (X_tr - mean) / std, (X_te - mean) / std
+        from sklearn.preprocessing import StandardScaler  # zero-variance pixels get scale 1
+
+        scaler = StandardScaler().fit(X_tr)
+        X_tr, X_te = scaler.transform(X_tr), scaler.transform(X_te)
     return Dataset(*_to_tensors(X_tr, y_tr, X_te, y_te), n_classes=10, name="digits")
 
 
@@ -98,10 +120,17 @@ def spirals(
         test_size: Fraction held out for testing.
         seed: Makes the points reproducible.
     """
-    if n_per_class < 2 or n_classes < 2:
-        raise ValueError("spirals needs n_per_class >= 2 and n_classes >= 2")
-    if noise < 0:
-        raise ValueError(f"noise must be >= 0, got {noise}")
+    for name, value in (("n_per_class", n_per_class), ("n_classes", n_classes)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+        if value < 2:
+            raise ValueError(f"spirals needs n_per_class >= 2 and n_classes >= 2, got {name}={value}")
+    for name, value in (("noise", noise), ("turns", turns)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"{name} must be a finite number >= 0, got {value}")
+    _check_split(test_size, seed)
     rng = np.random.default_rng(seed)
     r = np.tile(np.linspace(0.05, 1.0, n_per_class), n_classes)
     y = np.repeat(np.arange(n_classes), n_per_class)

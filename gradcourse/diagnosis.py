@@ -40,6 +40,7 @@ import torch
 from torch import Tensor, nn
 
 from .tracking import NonFinite, Tracker
+from .training import _check_xy
 
 __all__ = [
     "DEAD_FRAC", "EXPLODING_NORM", "EXPLODING_RATIO", "PAGES", "SATURATED_FRAC",
@@ -282,6 +283,7 @@ def diagnose(model: nn.Module, X: Tensor, y: Tensor,
         ...             data.X_train[:256], data.y_train[:256]).healthy
         True
     """
+    _check_xy(X, y, "diagnose", classes=loss_fn is None, finite=False)
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     params = [p for p in model.parameters() if p.requires_grad]
     saved = [p.grad for p in params]

@@ -122,6 +122,7 @@ class MLP(nn.Module):
         self.activation = activation
         self.act_kwargs = act_kwargs
         self.init = init if isinstance(init, str) else getattr(init, "__name__", "custom")
+        self._init, self._init_kwargs, self._bias_init = init, dict(init_kwargs or {}), bias_init
         with _seeded(seed):  # torch's own Linear init draws from the RNG too
             self.hidden = nn.ModuleList(
                 HiddenLayer(in_features if k == 0 else width, width, activation, batchnorm,
@@ -129,19 +130,35 @@ class MLP(nn.Module):
                 for k in range(depth)
             )
             self.head = nn.Linear(width, out_features)
-            self.reset_parameters(init, bias_init, **(init_kwargs or {}))
+            self.reset_parameters()
 
     def reset_parameters(
         self,
-        init: str | Callable[..., Tensor] = "he_normal",
-        bias_init: float = 0.0,
+        init: str | Callable[..., Tensor] | None = None,
+        bias_init: float | None = None,
         seed: int | None = None,
         **init_kwargs,
     ) -> None:
-        """(Re-)initialize every Linear layer; see the class arguments."""
+        """(Re-)initialize every Linear layer; see the class arguments.
+
+        Without arguments it applies the model's own ``init``, ``init_kwargs`` and
+        ``bias_init`` again. A different ``init`` starts from no ``init_kwargs``;
+        ``init_kwargs`` given here override the configured ones.
+
+        Example:
+            >>> model = MLP(64, 10, depth=2, width=512, init="normal", init_kwargs={"std": 0.5})
+            >>> model.reset_parameters(seed=0)
+            >>> round(model.linears[0].weight.std().item(), 2)
+            0.5
+        """
+        if init is None:
+            init, init_kwargs = self._init, {**self._init_kwargs, **init_kwargs}
+        bias_init = self._bias_init if bias_init is None else bias_init
         act = self.activation if initializers.takes_activation(init) else None
-        if act is not None and "negative_slope" in self.act_kwargs:  # He eq. 15 needs the slope
-            init_kwargs.setdefault("negative_slope", self.act_kwargs["negative_slope"])
+        if act is not None and "a" not in init_kwargs and "negative_slope" not in init_kwargs:
+            act_module = self.hidden[0].act  # He eq. 15 needs the slope the model really uses
+            if isinstance(act_module, nn.LeakyReLU):
+                init_kwargs["a"] = act_module.negative_slope
         with _seeded(seed):
             initializers.initialize_(self, init, activation=act, bias=bias_init, **init_kwargs)
 

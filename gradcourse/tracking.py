@@ -95,6 +95,8 @@ class Tracker(Callback):
                  weights: bool = True) -> None:
         if not isinstance(every, int) or every < 1:
             raise ValueError(f"every must be an int >= 1, got {every!r}")
+        if not isinstance(histograms, bool) and (not isinstance(histograms, int) or histograms < 1):
+            raise ValueError(f"histograms must be True, False or a number of bins >= 1, got {histograms!r}")
         self.model, self.every, self.weights = model, every, weights
         self.bins = (50 if histograms is True else int(histograms)) if histograms else 0
         self.layers: list[TrackedLayer] = find_layers(model)

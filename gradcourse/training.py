@@ -8,7 +8,9 @@ step.
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import numbers
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -85,84 +87,231 @@ class History:
 
 @torch.no_grad()
 def accuracy(model: nn.Module, X: Tensor, y: Tensor, batch_size: int = 1024) -> float:
-    """Fraction of ``X`` that ``model`` classifies as ``y`` (in eval mode, then restored)."""
+    """Fraction of ``X`` that ``model`` classifies as ``y`` (in eval mode, then restored).
+
+    ``X`` and ``y`` are moved to the model's device batch by batch.
+
+    Example:
+        >>> import gradcourse as gc
+        >>> model = gc.MLP(64, 10, depth=1, width=8, seed=0)
+        >>> 0 <= accuracy(model, torch.zeros(5, 64), torch.zeros(5, dtype=torch.long)) <= 1
+        True
+        >>> model.training  # the mode is put back
+        True
+    """
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
+    _check_xy(X, y, "accuracy", finite=False)
+    device = _device(model)
     was_training = model.training
     model.eval()
     correct = 0
-    for i in range(0, len(X), batch_size):
-        correct += (model(X[i : i + batch_size]).argmax(1) == y[i : i + batch_size]).sum().item()
-    model.train(was_training)
+    try:
+        for i in range(0, len(X), batch_size):
+            out = model(X[i : i + batch_size].to(device))
+            correct += (out.argmax(1) == y[i : i + batch_size].to(device)).sum().item()
+    finally:
+        model.train(was_training)
     return correct / max(len(X), 1)
 
 
-def _check_xy(X: Tensor, y: Tensor, what: str) -> None:
+def _device(model: nn.Module) -> torch.device:
+    """The device of the model's first parameter or buffer (CPU if it has none)."""
+    for t in (*model.parameters(), *model.buffers()):
+        return t.device
+    return torch.device("cpu")
+
+
+def _check_xy(X: Tensor, y: Tensor, what: str, *, classes: bool = True, finite: bool = True) -> None:
+    """Check a batch ``(X, y)``: tensors, ``X`` floating ``(N, ...)``, same N, not empty.
+
+    Args:
+        X, y: The inputs and targets.
+        what: Names the data in the messages ("training data", "diagnose", ...).
+        classes: ``y`` must hold int64 class indices ``(N,)``; otherwise any targets with N rows.
+        finite: ``X`` must hold no NaN/Inf.
+    """
     if not isinstance(X, Tensor) or not isinstance(y, Tensor):
-        raise TypeError(f"{what}: X and y must be torch tensors")
+        raise TypeError(f"{what}: X and y must be torch tensors, got {type(X).__name__} and "
+                        f"{type(y).__name__} (convert with torch.as_tensor)")
     if not X.is_floating_point():
-        raise TypeError(f"{what}: X must be a floating-point tensor, got {X.dtype}")
-    if y.dtype != torch.int64:
-        raise TypeError(f"{what}: y must hold int64 class indices, got {y.dtype}")
-    if X.dim() < 2 or y.dim() != 1:
-        raise ValueError(f"{what}: X must be (N, D) and y (N,), got {tuple(X.shape)} and {tuple(y.shape)}")
+        raise TypeError(f"{what}: X must be a floating-point tensor, got {X.dtype} (use X.float())")
+    if classes and y.dtype != torch.int64:
+        raise TypeError(f"{what}: y must hold int64 class indices, got {y.dtype} (use y.long() for "
+                        "labels, or pass a regression loss_fn such as nn.MSELoss() for float targets)")
+    if X.dim() < 2 or y.dim() < 1 or (classes and y.dim() != 1):
+        shape = "(N,)" if classes else "(N, ...)"
+        raise ValueError(f"{what}: X must be (N, D) and y {shape}, got {tuple(X.shape)} and {tuple(y.shape)}")
     if len(X) != len(y):
         raise ValueError(f"{what}: X has {len(X)} rows but y has {len(y)}")
     if len(X) == 0:
-        raise ValueError(f"{what}: no examples")
-    if not torch.isfinite(X).all():
+        raise ValueError(f"{what}: no examples (X and y are empty)")
+    if finite and not torch.isfinite(X).all():
         raise ValueError(f"{what}: X contains NaN or Inf")
+    if not classes and y.is_floating_point() and finite and not torch.isfinite(y).all():
+        raise ValueError(f"{what}: y contains NaN or Inf")
 
 
-def _as_dataset(data) -> Dataset:
+def _as_dataset(data, loss_fn=None) -> tuple[Dataset, bool]:
+    """The data as a :class:`Dataset`, checked, and whether ``y`` holds class labels.
+
+    Float targets are a regression, allowed only with a ``loss_fn``.
+    """
     if isinstance(data, Dataset):
         ds = data
-    elif isinstance(data, Sequence) and len(data) in (2, 4):
+    elif isinstance(data, Sequence) and not isinstance(data, str) and len(data) in (2, 4):
         X_tr, y_tr, *test = data
         X_te, y_te = test if test else (X_tr[:0], y_tr[:0])
-        n = int(y_tr.max()) + 1 if isinstance(y_tr, Tensor) and y_tr.numel() else 0
+        labels = isinstance(y_tr, Tensor) and y_tr.numel() and not y_tr.is_floating_point()
+        n = int(y_tr.max()) + 1 if labels else 0
         ds = Dataset(X_tr, y_tr, X_te, y_te, n_classes=n)
     else:
         raise TypeError("data must be a gradcourse.data.Dataset or a tuple "
-                        "(X_train, y_train) or (X_train, y_train, X_test, y_test)")
-    _check_xy(ds.X_train, ds.y_train, "training data")
+                        f"(X_train, y_train) or (X_train, y_train, X_test, y_test), got {type(data).__name__}")
+    y = ds.y_train
+    classes = loss_fn is None or not (isinstance(y, Tensor) and y.is_floating_point())
+    _check_xy(ds.X_train, ds.y_train, "training data", classes=classes)
     if len(ds.X_test):
-        _check_xy(ds.X_test, ds.y_test, "test data")
-    return ds
+        _check_xy(ds.X_test, ds.y_test, "test data", classes=classes)
+    return ds, classes
 
 
-def _make_optimizer(name: str, params, lr: float, momentum: float, weight_decay: float):
+def _make_optimizer(optimizer, params, lr: float | None, momentum: float | None,
+                    weight_decay: float | None) -> torch.optim.Optimizer:
+    """Build the optimizer from a name, a ``torch.optim.Optimizer`` class or a factory.
+
+    A name or a class gets ``lr`` (default 0.1) and, where given, ``momentum`` and
+    ``weight_decay``; a factory ``f(params)`` sets its own, so giving them too is refused.
+    """
     from ._registry import canonical
 
-    name = canonical("optimizer", name, dict.fromkeys(OPTIMIZERS))  # "SGD" too; else a suggestion
-    if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, weight_decay=weight_decay)
-    if name == "momentum":
-        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
-    return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)  # name == "adam"
+    given = {k: v for k, v in (("momentum", momentum), ("weight_decay", weight_decay)) if v is not None}
+    if isinstance(optimizer, str):
+        name = canonical("optimizer", optimizer, dict.fromkeys(OPTIMIZERS))  # "SGD" too; else a suggestion
+        lr = 0.1 if lr is None else lr
+        wd = given.get("weight_decay", 0.0)
+        if name == "adam":
+            if "momentum" in given:
+                raise ValueError("momentum has no effect with optimizer='adam' (Adam's betas play "
+                                 "that role): drop momentum or use optimizer='momentum'")
+            return torch.optim.Adam(params, lr=lr, weight_decay=wd)
+        default = 0.9 if name == "momentum" else 0.0  # "sgd" with momentum=m is torch's SGD(momentum=m)
+        return torch.optim.SGD(params, lr=lr, momentum=given.get("momentum", default), weight_decay=wd)
+    if isinstance(optimizer, type) and issubclass(optimizer, torch.optim.Optimizer):
+        try:
+            return optimizer(params, lr=0.1 if lr is None else lr, **given)
+        except TypeError as err:
+            raise TypeError(f"optimizer {optimizer.__name__} does not take "
+                            f"{', '.join(['lr', *given])}: {err}") from None
+    if callable(optimizer):
+        extra = [k for k, v in (("lr", lr), *given.items()) if v is not None]
+        if extra:
+            raise ValueError(f"optimizer is a factory that sets its own hyperparameters: do not also pass "
+                             f"{', '.join(extra)} to train (e.g. functools.partial(torch.optim.SGD, lr=0.1, "
+                             "momentum=0.9))")
+        opt = optimizer(params)
+        if not isinstance(opt, torch.optim.Optimizer):
+            raise TypeError(f"optimizer factory must return a torch.optim.Optimizer, got {type(opt).__name__}")
+        return opt
+    raise TypeError(f"optimizer must be a name ({', '.join(OPTIMIZERS)}), a torch.optim.Optimizer class "
+                    f"or a factory params -> Optimizer, got {type(optimizer).__name__}")
+
+
+_FALSE, _TRUE = ("", "0", "false", "no", "off"), ("1", "true", "yes", "on")
 
 
 def _want_progress(progress: bool | None) -> bool:
     if progress is not None:
+        if not isinstance(progress, bool):
+            raise TypeError(f"progress must be True, False or None, got {progress!r}")
         return progress
     env = os.environ.get("GRADCOURSE_PROGRESS")
     if env is not None:  # the docs build sets 0; a user can force 1
-        return env not in ("", "0", "false")
+        value = env.strip().lower()
+        if value in _FALSE or value in _TRUE:
+            return value in _TRUE
+        raise ValueError(f"GRADCOURSE_PROGRESS must be 0/1, false/true, no/yes or off/on, got {env!r}")
     shell = type(sys.modules["IPython"].get_ipython()).__name__ if "IPython" in sys.modules else ""
     return sys.stderr.isatty() or shell == "ZMQInteractiveShell"
+
+
+def _real(name: str, value, *, optional: bool = False, positive: bool = False, nonnegative: bool = False):
+    """``value`` as a float (numpy and 0-dim tensor numbers too), or an error naming ``name``."""
+    if value is None and optional:
+        return None
+    if isinstance(value, Tensor) and value.numel() == 1 and not value.dtype.is_complex:
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    value = float(value)
+    if not math.isfinite(value) or (positive and value <= 0) or (nonnegative and value < 0):
+        need = "> 0" if positive else ">= 0" if nonnegative else "finite"
+        none = " (or None)" if optional else ""
+        raise ValueError(f"{name} must be a finite number {need}{none}, got {value!r}")
+    return value
+
+
+def _int(name: str, value, *, optional: bool = False, minimum: int = 1):
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _probe(model: nn.Module, ds: Dataset, loss_fn, classes: bool, check_labels: bool) -> None:
+    """One example through the model in eval mode (no RNG, no BatchNorm update): clear errors
+    for a dtype mismatch, labels out of range and a loss that is not a scalar."""
+    X, y = ds.X_train, ds.y_train
+    dtypes = {p.dtype for p in model.parameters() if p.is_floating_point()}
+    if dtypes and X.dtype not in dtypes:
+        want = next(iter(dtypes))
+        raise TypeError(f"X is {X.dtype} but the model's parameters are {want}: convert the data "
+                        f"(X.to({want})) or the model (model.to({X.dtype}))")
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            out = model(X[:1])
+            if classes and check_labels:
+                if out.dim() != 2:
+                    raise ValueError(f"with the default cross-entropy the model must output (B, C) "
+                                     f"logits, got shape {tuple(out.shape)}; pass loss_fn for other outputs")
+                n_classes = out.shape[1]
+                for name, labels in (("y_train", y), ("y_test", ds.y_test)):
+                    if labels.numel() and (labels.min() < 0 or labels.max() >= n_classes):
+                        bad = labels[(labels < 0) | (labels >= n_classes)][0].item()
+                        hint = (" (-100, cross-entropy's ignore_index, is not supported: drop those "
+                                "examples)" if bad == -100 else "")
+                        raise ValueError(f"{name} must hold class indices in [0, {n_classes}) for a model "
+                                         f"with {n_classes} outputs; found {bad}{hint}")
+            elif not classes and out.shape[1:] != y.shape[1:]:
+                raise ValueError(f"the model outputs {tuple(out.shape[1:])} per example but y has "
+                                 f"{tuple(y.shape[1:])}: reshape y (e.g. y[:, None]) to match")
+            loss = loss_fn(out, y[:1])
+    finally:
+        model.train(was_training)
+    if not isinstance(loss, Tensor) or loss.dim() != 0:
+        shape = tuple(loss.shape) if isinstance(loss, Tensor) else type(loss).__name__
+        raise ValueError(f"loss_fn must return a scalar tensor, got {shape}; for a torch loss use "
+                         "reduction='mean' or 'sum', not 'none'")
 
 
 def train(
     model: nn.Module,
     data: Dataset | tuple,
     *,
-    lr: float = 0.1,
-    optimizer: str = "sgd",
+    lr: float | None = None,
+    optimizer: str | type[torch.optim.Optimizer] | Callable[..., torch.optim.Optimizer] = "sgd",
     batch_size: int = 64,
     steps: int | None = None,
     epochs: int | None = None,
     clip_norm: float | None = None,
     seed: int = 0,
-    momentum: float = 0.9,
-    weight_decay: float = 0.0,
+    momentum: float | None = None,
+    weight_decay: float | None = None,
     loss_fn: Callable[[Tensor, Tensor], Tensor] | None = None,
     eval_every: int | None = None,
     callbacks: Sequence[Callback] = (),
@@ -171,19 +320,29 @@ def train(
     """Train ``model`` on ``data`` with mini-batches and return a :class:`History`.
 
     Args:
-        model: Any classifier ``(B, D) -> (B, C)``.
+        model: Any classifier ``(B, D) -> (B, C)`` (or a regression model with a ``loss_fn``).
+            Its mode (train/eval) is restored at the end.
         data: A :class:`~gradcourse.data.Dataset`, or ``(X, y)`` / ``(X, y, X_test, y_test)``.
-        lr: Learning rate (> 0).
-        optimizer: ``"sgd"``, ``"momentum"`` (SGD with ``momentum``) or ``"adam"``.
+            The tensors are moved to the model's device; ``X`` must have its dtype.
+            Float ``y`` means regression: give a ``loss_fn`` (e.g. ``nn.MSELoss()``);
+            accuracy is then not measured.
+        lr: Learning rate (> 0; default 0.1). Not with an optimizer factory.
+        optimizer: ``"sgd"``, ``"momentum"`` (SGD with ``momentum``, default 0.9) or
+            ``"adam"``; or a ``torch.optim.Optimizer`` class (``torch.optim.AdamW``), built
+            with ``lr`` and the ``momentum``/``weight_decay`` given; or a factory
+            ``params -> Optimizer`` such as ``functools.partial(torch.optim.SGD, lr=0.1)``.
         batch_size: Examples per step; batches are reshuffled every epoch and an
             incomplete last batch is dropped.
         steps: Number of optimizer steps. Give ``steps`` or ``epochs``, not both.
         epochs: Passes over the training set (default 1 if neither is given).
         clip_norm: If set, clip the total gradient norm to this value (Pascanu et al. 2013).
         seed: Seeds the batch order only (build the model with its own seed).
-        loss_fn: Defaults to cross-entropy.
-        eval_every: Measure accuracy every this many steps (default: about 10 times
-            per run) and always at the end.
+        momentum: SGD's momentum, as in ``torch.optim.SGD`` (``"sgd"`` with
+            ``momentum=0.9`` is the same as ``"momentum"``); refused for Adam.
+        weight_decay: L2 penalty of the optimizer (default 0).
+        loss_fn: Defaults to cross-entropy. Must return a scalar.
+        eval_every: Measure accuracy every this many steps (an int >= 1; default: about
+            10 times per run) and always at the end.
         callbacks: :class:`Callback` objects, e.g. a :class:`gradcourse.tracking.Tracker`.
         progress: Show a tqdm bar. ``None``: only in a terminal or a notebook.
 
@@ -193,23 +352,35 @@ def train(
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
-    ds = _as_dataset(data)
-    if not (isinstance(lr, (int, float)) and lr > 0 and math.isfinite(lr)):
-        raise ValueError(f"lr must be a positive number, got {lr!r}")
-    if clip_norm is not None and not clip_norm > 0:
-        raise ValueError(f"clip_norm must be > 0 or None, got {clip_norm!r}")
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
+    if loss_fn is not None and not callable(loss_fn):
+        raise TypeError(f"loss_fn must be callable (e.g. nn.CrossEntropyLoss()), got {type(loss_fn).__name__}")
+    ds, classes = _as_dataset(data, loss_fn)
+    lr = _real("lr", lr, optional=True, positive=True)
+    momentum = _real("momentum", momentum, optional=True, nonnegative=True)
+    weight_decay = _real("weight_decay", weight_decay, optional=True, nonnegative=True)
+    clip_norm = _real("clip_norm", clip_norm, optional=True, positive=True)
+    batch_size = _int("batch_size", batch_size)
+    seed = _int("seed", seed, minimum=0)
+    eval_every = _int("eval_every", eval_every, optional=True)
     if steps is not None and epochs is not None:
         raise ValueError("give steps or epochs, not both")
+    steps = _int("steps", steps, optional=True)
+    epochs = _int("epochs", epochs, optional=True)
+    _want_progress(progress)  # a bad value fails here, before any step
+    if not any(p.requires_grad for p in model.parameters()):
+        raise ValueError("model has no trainable parameters (requires_grad=True)")
+    device = _device(model)
+    ds = dataclasses.replace(ds, **{f.name: getattr(ds, f.name).to(device)
+                                    for f in dataclasses.fields(ds) if f.name[0] in "Xy"})
+    check_labels = loss_fn is None or isinstance(loss_fn, (nn.CrossEntropyLoss, nn.NLLLoss))
+    loss_fn = loss_fn or nn.CrossEntropyLoss()
+    _probe(model, ds, loss_fn, classes, check_labels)
+    was_training = model.training
     n = len(ds.X_train)
     batch_size = min(batch_size, n)
     per_epoch = n // batch_size  # full batches only: a 3-example tail step is pure noise
     total = steps if steps is not None else (epochs if epochs is not None else 1) * per_epoch
-    if not isinstance(total, int) or total < 1:
-        raise ValueError(f"steps and epochs must be ints >= 1, got steps={steps!r}, epochs={epochs!r}")
     eval_every = eval_every or max(1, total // 10)
-    loss_fn = loss_fn or nn.CrossEntropyLoss()
     params = [p for p in model.parameters() if p.requires_grad]
     opt = _make_optimizer(optimizer, params, lr, momentum, weight_decay)
     gen = torch.Generator().manual_seed(seed)
@@ -219,7 +390,7 @@ def train(
 
     bar = None
     if _want_progress(progress):
-        from tqdm import tqdm
+        from tqdm.auto import tqdm
 
         bar = tqdm(total=total, desc="train", leave=False, file=sys.stderr)
     model.train()
@@ -262,10 +433,13 @@ def train(
         _evaluate(model, ds, hist.step[-1], hist)  # accuracy of the last finite weights
     for cb in callbacks:
         cb.on_train_end(hist)
+    model.train(was_training)
     return hist
 
 
 def _evaluate(model: nn.Module, ds: Dataset, step: int, hist: History) -> None:
+    if ds.y_train.is_floating_point():  # regression: no accuracy to measure
+        return
     train_acc = accuracy(model, ds.X_train, ds.y_train)
     hist.eval_step.append(step)
     hist.train_acc.append(train_acc)

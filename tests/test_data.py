@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 
@@ -35,9 +37,40 @@ def test_spirals():
     assert ds.X_train.abs().max() < 1.5
 
 
-@pytest.mark.parametrize(("kwargs", "match"), [({"n_classes": 1}, "n_classes >= 2"),
-                                                ({"noise": -1}, "noise must be"),
-                                                ({"test_size": 1.5}, "test_size")])
-def test_spirals_bad_input(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+@pytest.mark.parametrize("noise", [0.0, 0.1, 0.3])
+def test_spirals_noise_is_the_angle_std(noise):
+    ds = data.spirals(n_per_class=2000, n_classes=3, noise=noise, turns=1.0, test_size=0.1, seed=0)
+    X, y = ds.X_train.double(), ds.y_train.double()
+    r = X.norm(dim=1)
+    theta = torch.atan2(X[:, 0], X[:, 1])
+    expected = y * 2 * math.pi / 3 + r * 2 * math.pi
+    residual = torch.remainder(theta - expected + math.pi, 2 * math.pi) - math.pi  # wrapped to [-pi, pi)
+    assert residual.std().item() == pytest.approx(noise, abs=0.01 + 0.05 * noise)
+
+
+def test_dataset_equality():
+    a, b = data.spirals(n_per_class=20), data.spirals(n_per_class=20)
+    assert a == b and hash(a) == hash(b) and a is not b
+    assert a != data.spirals(n_per_class=20, seed=1)
+    assert a != data.spirals(n_per_class=20, noise=0.1)
+    assert a != "spirals" and len({a, b}) == 1
+
+
+@pytest.mark.parametrize(("kwargs", "error", "match"),
+                         [({"n_classes": 1}, ValueError, "n_classes >= 2"),
+                          ({"n_per_class": 10.5}, TypeError, "n_per_class must be an int"),
+                          ({"noise": -1}, ValueError, "noise must be"),
+                          ({"noise": math.nan}, ValueError, "noise must be a finite number"),
+                          ({"noise": math.inf}, ValueError, "noise must be a finite number"),
+                          ({"turns": math.nan}, ValueError, "turns must be a finite number"),
+                          ({"noise": "0.2"}, TypeError, "noise must be a number"),
+                          ({"test_size": 1.5}, ValueError, "test_size"),
+                          ({"seed": None}, ValueError, "seed must be an int")])
+def test_spirals_bad_input(kwargs, error, match):
+    with pytest.raises(error, match=match):
         data.spirals(**kwargs)
+
+
+def test_digits_bad_input():
+    with pytest.raises(ValueError, match="test_size must be a fraction"):
+        data.digits(test_size=0)

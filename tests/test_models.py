@@ -75,3 +75,38 @@ def test_bad_arguments(kwargs, error, match):
 def test_wrong_input_shape():
     with pytest.raises(ValueError, match=r"expects input of shape \(batch, 64\)"):
         MLP(64, 10, 2, 8)(torch.zeros(3, 63))
+
+
+@pytest.mark.parametrize(("init", "init_kwargs", "expected_std"),
+                         [("normal", {"std": 0.5}, 0.5), ("xavier_uniform", {"gain": 2.0}, 2 * (2 / 612) ** 0.5),
+                          ("glorot_standard", {}, (1 / (3 * 100)) ** 0.5)])
+def test_reset_parameters_reapplies_the_configured_init(init, init_kwargs, expected_std):
+    m = MLP(100, 2, 1, 512, init=init, init_kwargs=init_kwargs, bias_init=0.25, seed=0)
+    m.reset_parameters(seed=3)
+    first = m.linears[0].weight.detach().clone()
+    m.reset_parameters(seed=3)
+    assert torch.equal(m.linears[0].weight, first)  # same init, same seed: same weights
+    with torch.no_grad():
+        m.linears[0].bias.zero_()
+    m.reset_parameters(seed=1)
+    assert m.linears[0].weight.std().item() == pytest.approx(expected_std, rel=0.03)
+    assert (m.linears[0].bias == 0.25).all()
+
+
+def test_reset_parameters_with_another_init_and_overrides():
+    m = MLP(100, 2, 1, 512, init="normal", init_kwargs={"std": 0.5}, seed=0)
+    m.reset_parameters(std=0.1, seed=0)  # overrides the configured kwargs
+    assert m.linears[0].weight.std().item() == pytest.approx(0.1, rel=0.03)
+    m.reset_parameters("he_normal", seed=0)  # another init starts from no kwargs
+    assert m.linears[0].weight.std().item() == pytest.approx((2 / 100) ** 0.5, rel=0.03)
+
+
+def test_he_init_gets_the_default_leaky_slope():
+    m = MLP(1000, 2, 1, 500, activation="leaky_relu", init="he_normal", seed=0)
+    torch.manual_seed(0)
+    expected = nn.init.kaiming_normal_(torch.empty(500, 1000), a=0.01)
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        torch.testing.assert_close(gc_init.he_normal_(torch.empty(500, 1000), negative_slope=0.01), expected)
+    m.reset_parameters(seed=0)
+    assert torch.equal(m.linears[0].weight, expected)

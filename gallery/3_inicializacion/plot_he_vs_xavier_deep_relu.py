@@ -4,7 +4,8 @@ Red ReLU de 30 capas: Xavier se estanca, He aprende
 
 Reproducción a pequeña escala de la figura 3 de He et al. (2015): la misma red
 ReLU de 30 capas ocultas, entrenada con SGD sobre los dígitos, no aprende nada
-con la inicialización de Xavier y sí con la de He.
+con la inicialización de Xavier y sí con la de He. Lo repetimos con cinco
+semillas.
 """
 
 # %%
@@ -14,80 +15,116 @@ con la inicialización de Xavier y sí con la de He.
 # Xavier elige :math:`\operatorname{Var}(W) = 2/(n_{in} + n_{out})`, es decir
 # :math:`1/n` para capas cuadradas: conserva la varianza de una activación
 # lineal. Pero ReLU anula la mitad negativa de la señal, así que cada capa
-# divide la varianza por 2. Tras 30 capas la señal que llega a la salida es
-# :math:`2^{-30} \approx 10^{-9}` veces la de entrada. He et al. compensan ese
-# factor con :math:`\operatorname{Var}(W) = 2/n_{in}`.
+# divide la *varianza* por 2. Tras 30 capas, la varianza de la señal que llega
+# a la salida es :math:`2^{-30} \approx 10^{-9}` veces la de la entrada; su
+# amplitud (la desviación típica), :math:`2^{-15} \approx 3 \cdot 10^{-5}`
+# veces. He et al. compensan ese factor con
+# :math:`\operatorname{Var}(W) = 2/n_{in}`.
+#
+# Cada semilla fija los pesos iniciales y el orden de los lotes; la red tiene
+# 32 unidades por capa y se entrena 100 pasos con SGD con momento 0,9 (tasa de
+# aprendizaje 0,01, lotes de 128).
 
 import matplotlib.pyplot as plt
 import numpy as np
 
 import gradcourse as gc
+from gradcourse import plots
 
-DEPTH, WIDTH, STEPS = 30, 64, 400
+plots.use_style()
+DEPTH, WIDTH, STEPS, LR, SEEDS = 30, 32, 100, 0.01, 5
+INITS = {"Xavier": "xavier_normal", "He": "he_normal"}
 data = gc.digits()
 
-histories = {}
-for label, init in [("Xavier", "xavier_normal"), ("He", "he_normal")]:
-    model = gc.MLP(data.in_features, data.n_classes, depth=DEPTH, width=WIDTH,
-                   activation="relu", init=init, seed=0)
-    histories[label] = gc.train(model, data, lr=0.01, optimizer="sgd", batch_size=64,
-                                steps=STEPS, seed=0)
-    h = histories[label]
-    print(f"{label:>6}: pérdida final {np.mean(h.loss[-20:]):.3f}, "
-          f"exactitud de test {h.test_acc[-1]:.1%}")
+
+def train(init):
+    def experiment(seed):
+        model = gc.MLP(data.in_features, data.n_classes, depth=DEPTH,
+                       width=WIDTH, activation="relu", init=init, seed=seed)
+        h = gc.train(model, data, lr=LR, optimizer="momentum", batch_size=128,
+                     steps=STEPS, eval_every=10, seed=seed)
+        return {"loss": h.loss, "test_acc": h.test_acc,
+                "final_loss": np.mean(h.loss[-20:]), "final_acc": h.test_acc[-1]}
+    return experiment
+
+
+runs = {label: gc.over_seeds(train(init), seeds=SEEDS)
+        for label, init in INITS.items()}
+steps = np.arange(1, STEPS + 1)
+eval_steps = np.arange(10, STEPS + 1, 10)
+for label, r in runs.items():
+    lo, hi = r.range("final_acc")
+    print(f"{label:>6}: pérdida final (mediana) {r.median('final_loss'):.2f}, "
+          f"exactitud en prueba entre {100 * lo:.0f} % y {100 * hi:.0f} %")
 
 # %%
-# Curvas de entrenamiento
-# -----------------------
+# La pérdida
+# ----------
 #
-# A la izquierda, la pérdida de entrenamiento (media móvil de 20 pasos); la
-# línea de puntos es :math:`\ln 10 \approx 2{,}30`, la pérdida de una red que
-# reparte la probabilidad por igual entre las diez clases. A la derecha, la
-# exactitud en test.
+# Mediana de las cinco semillas (línea) y su rango (banda). La línea de puntos
+# es :math:`\ln 10 \approx 2{,}30`, la pérdida de una red que reparte la
+# probabilidad por igual entre las diez clases.
 
+fig, ax = plt.subplots(figsize=(plots.FIG_WIDTH, 3.4))
+for label, r in runs.items():
+    plots.band(ax, steps, r["loss"], label=label, color=plots.color(label))
+ax.axhline(np.log(10), color="0.4", ls=":", label="ln 10 (azar)")
+ax.set(xlabel="paso de SGD", ylabel="pérdida de entrenamiento",
+       title=f"Red ReLU de {DEPTH} capas ocultas")
+ax.legend()
+plots.spanish_axes(fig)
+fig.tight_layout()
 
-def smooth(values, k=20):
-    return np.convolve(values, np.ones(k) / k, mode="valid")
+# %%
+# La exactitud
+# ------------
+#
+# Exactitud (*accuracy*) en el conjunto de prueba cada 10 pasos; la línea de
+# puntos es el azar (10 %).
 
-
-colors = {"Xavier": "C3", "He": "C0"}
-fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(12, 4.4))
-for label, h in histories.items():
-    ax0.plot(h.step[19:], smooth(h.loss), lw=2, color=colors[label], label=label)
-    ax1.plot(h.eval_step, h.test_acc, "o-", lw=2, color=colors[label], label=label)
-ax0.axhline(np.log(10), color="0.4", ls=":", label="ln 10 (azar)")
-ax0.set_xlabel("paso de SGD")
-ax0.set_ylabel("pérdida de entrenamiento")
-ax0.set_title(f"Red ReLU de {DEPTH} capas ocultas")
-ax0.legend()
-ax1.axhline(0.1, color="0.4", ls=":", label="azar (10 %)")
-ax1.set_xlabel("paso de SGD")
-ax1.set_ylabel("exactitud en test")
-ax1.set_ylim(0, 1)
-ax1.set_title("Exactitud en test")
-ax1.legend()
-for ax in (ax0, ax1):
-    ax.grid(alpha=0.3)
+fig, ax = plt.subplots(figsize=(plots.FIG_WIDTH, 3.2))
+for label, r in runs.items():
+    plots.band(ax, eval_steps, r["test_acc"], label=label,
+               color=plots.color(label), marker="o")
+ax.axhline(0.1, color="0.4", ls=":", label="azar (10 %)")
+ax.set(xlabel="paso de SGD", ylabel="exactitud en prueba", ylim=(0, 1))
+ax.legend()
+plots.spanish_axes(fig)
 fig.tight_layout()
 
 # %%
 # Conclusión
 # ----------
 #
-# Con Xavier la pérdida no se separa de :math:`\ln 10` y la exactitud no pasa
-# del 20 %, cerca del azar: la señal llega a la salida atenuada en un factor
-# :math:`\sim 10^{-9}` y el gradiente que vuelve es igual de diminuto. Con He,
-# la misma red con la misma tasa de aprendizaje aprende: la pérdida baja muy por
-# debajo de :math:`\ln 10` y la exactitud se aleja del azar en 400 pasos (la
-# cifra exacta, impresa arriba, cambia con la semilla y con la máquina: una red
-# de 30 capas amplifica diferencias mínimas de redondeo; con otras semillas
-# hemos visto entre el 45 % y el 78 %). Para ReLU, la varianza de los pesos
-# tiene que ser el doble.
-
-xavier, he = histories["Xavier"], histories["He"]
-assert np.mean(xavier.loss[-20:]) > 2.2 and max(xavier.test_acc) < 0.2
-assert np.mean(he.loss[-20:]) < 1.6 and he.test_acc[-1] > 0.4
-
-# %%
+# Con Xavier la pérdida no se separa de :math:`\ln 10` y la exactitud se queda
+# en el azar con todas las semillas: la señal llega a la salida con una
+# amplitud :math:`\sim 10^{-5}` veces la de entrada, y el gradiente que vuelve
+# hacia las primeras capas se atenúa igual. Con He, la misma red con la misma
+# tasa de aprendizaje aprende con todas las semillas: la pérdida baja muy por
+# debajo de :math:`\ln 10`. Cuánto aprende en 100 pasos cambia con la semilla
+# (la celda de arriba imprime el rango): una red ReLU de 30 capas amplifica
+# cualquier diferencia inicial. Para ReLU, la varianza de los pesos tiene que
+# ser el doble.
+#
 # Este ejemplo acompaña a :doc:`/clase/11-he` y a
 # :doc:`/clase/12-activacion-inicializacion`.
+
+# %%
+# Comprobación
+# ------------
+#
+# Esta celda comprueba la conclusión sobre las cinco semillas (peor semilla de
+# cada inicialización y sus medianas). Al construir el sitio se ejecuta: si
+# deja de cumplirse, la construcción falla.
+
+xavier, he = runs["Xavier"], runs["He"]
+print(f"pérdida final: Xavier entre {xavier.range('final_loss')[0]:.2f} y "
+      f"{xavier.range('final_loss')[1]:.2f}; He entre "
+      f"{he.range('final_loss')[0]:.2f} y {he.range('final_loss')[1]:.2f}")
+print(f"exactitud máxima de Xavier: {xavier['test_acc'].max():.2f}; "
+      f"mediana final de He: {he.median('final_acc'):.2f}")
+assert xavier.range("final_loss")[0] > 2.2 and xavier["test_acc"].max() < 0.2
+assert he.range("final_loss")[1] < 2.1 and he.median("final_loss") < 1.9
+assert he.median("final_acc") > 0.25
+
+# sphinx_gallery_thumbnail_number = 1

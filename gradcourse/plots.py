@@ -118,6 +118,11 @@ def color(name: str) -> str:
     return COLORS[key]
 
 
+def _comma(label: str) -> str:
+    # Inside mathtext a bare "," is punctuation followed by a space: "{,}" is not.
+    return label.replace(".", "{,}" if "$" in label else ",")
+
+
 class _Comma(Formatter):
     """Wraps an axis's formatter and writes its decimal point as a comma."""
 
@@ -133,13 +138,13 @@ class _Comma(Formatter):
         self.inner.set_locs(locs)
 
     def __call__(self, x, pos=None) -> str:
-        return self.inner(x, pos).replace(".", ",")
+        return _comma(self.inner(x, pos))
 
     def format_ticks(self, values) -> list[str]:
-        return [s.replace(".", ",") for s in self.inner.format_ticks(values)]
+        return [_comma(s) for s in self.inner.format_ticks(values)]
 
     def get_offset(self) -> str:
-        return self.inner.get_offset().replace(".", ",")
+        return _comma(self.inner.get_offset())
 
 
 def spanish_axes(fig_or_ax: Figure | Axes) -> Figure | Axes:

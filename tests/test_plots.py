@@ -101,6 +101,7 @@ def test_layer_ticks_are_integers_and_decimals_use_a_comma():
     fig.canvas.draw()
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert any("," in t for t in labels) and not any("." in t for t in labels), labels
+    assert not any(", " in t for t in labels), labels  # mathtext must not space the comma
 
 
 def test_use_style_sets_the_site_rcparams():

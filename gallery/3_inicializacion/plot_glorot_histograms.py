@@ -3,9 +3,12 @@ Histogramas por capa: inicialización estándar frente a normalizada
 ==================================================================
 
 Versión reducida de las figuras 6 y 7 de Glorot y Bengio (2010): histogramas
-de las activaciones y de los gradientes retropropagados en cada capa de una red
-tanh, con la inicialización «estándar» y con la «normalizada» (Xavier).
+de las activaciones y de los gradientes retropropagados en cada capa de una
+red tanh recién inicializada, con la inicialización «estándar» y con la
+«normalizada» (Xavier).
 """
+
+# sphinx_gallery_thumbnail_number = 4
 
 # %%
 # Las dos inicializaciones
@@ -15,124 +18,169 @@ tanh, con la inicialización «estándar» y con la «normalizada» (Xavier).
 # :math:`W \sim \mathcal{U}[-1/\sqrt{n_{in}}, 1/\sqrt{n_{in}}]`, de modo que
 # :math:`n_{in}\operatorname{Var}(W) = 1/3`: cerca del régimen lineal de tanh,
 # cada capa divide la varianza de la señal por 3 hacia delante, y la del
-# gradiente por 3 hacia atrás. La inicialización normalizada
-# (:func:`~gradcourse.initializers.xavier_uniform_`) usa
+# gradiente por 3 hacia atrás. Es también la inicialización por defecto de
+# ``nn.Linear`` en PyTorch
+# (:func:`~gradcourse.initializers.glorot_standard_`). La inicialización
+# normalizada (:func:`~gradcourse.initializers.xavier_uniform_`) usa
 # :math:`\operatorname{Var}(W) = 2/(n_{in} + n_{out})`, un compromiso entre
 # conservar las dos varianzas.
 #
-# Construimos una red de 5 capas ocultas tanh de 256 unidades, hacemos un paso
-# hacia delante y hacia atrás con 512 dígitos y dejamos que un
-# :class:`~gradcourse.tracking.Tracker` con ``histograms=True`` guarde los
-# histogramas de las activaciones y de :math:`\partial L/\partial z` en cada
-# capa. Los histogramas son de la red recién inicializada (Glorot y Bengio
-# muestran los gradientes al inicio y las activaciones al final del
-# entrenamiento; el efecto de la inicialización es el mismo).
+# Construimos una red de 5 capas ocultas tanh de 256 unidades y hacemos una
+# pasada hacia delante y otra hacia atrás con 512 dígitos, sin entrenar:
+# como en las figuras 6 a 8 del artículo, todo lo que sigue es la red en su
+# inicialización.
 
 import matplotlib.pyplot as plt
 import numpy as np
 from torch import nn
 
 import gradcourse as gc
-from gradcourse.tracking import Tracker
+import gradcourse.plots
 
+gc.plots.use_style()
 DEPTH, WIDTH = 5, 256
-INITS = {"estándar (glorot_standard)": "glorot_standard",
-         "normalizada (xavier_uniform)": "xavier_uniform"}
+INITS = {"estándar": "glorot_standard",
+         "normalizada (Xavier)": "xavier_uniform"}
+COLORS = {"estándar": gc.plots.color("glorot_standard"),
+          "normalizada (Xavier)": gc.plots.color("xavier")}
 
 data = gc.digits()
 X, y = data.X_train[:512], data.y_train[:512]
 
-trackers = {}
-for label, init in INITS.items():
-    model = gc.MLP(data.in_features, data.n_classes, depth=DEPTH, width=WIDTH,
-                   activation="tanh", init=init, seed=0)
-    with Tracker(model, histograms=True) as tracker:
-        nn.functional.cross_entropy(model(X), y).backward()
-        tracker.step()
-    trackers[label] = tracker
-    print(label)
-    for row in tracker.summary():
-        print(f"  capa {row['layer']}: std(activación) = {row['act_std']:.3f}   "
-              f"std(∂L/∂z) = {row['grad_std']:.2e}")
+
+def make(init, seed):
+    return gc.MLP(data.in_features, data.n_classes, depth=DEPTH, width=WIDTH,
+                  activation="tanh", init=init, seed=seed)
+
 
 # %%
 # Los histogramas
 # ---------------
 #
-# Arriba, activaciones; abajo, gradientes retropropagados. Cada curva es una
-# capa (1 = la más cercana a la entrada). Con la inicialización estándar las
-# activaciones se concentran en 0 al subir de capa y los gradientes se
-# concentran en 0 al bajar; con la normalizada todas las capas se parecen.
+# :func:`gradcourse.layer_stats` da la desviación típica de cada capa, pero no
+# los histogramas; para ellos un :class:`~gradcourse.tracking.Tracker` con
+# ``histograms=True`` guarda, en una pasada, los de las activaciones y los de
+# :math:`\partial L/\partial z` en cada capa (semilla 0).
 
-colors = plt.cm.viridis(np.linspace(0, 0.9, DEPTH))
-fig, axes = plt.subplots(2, 2, figsize=(12, 7.5))
-for col, (label, tracker) in enumerate(trackers.items()):
-    for row, kind in enumerate(["activation", "gradient"]):
-        ax = axes[row, col]
-        for h in tracker.histograms:
+histograms = {}
+for label, init in INITS.items():
+    model = make(init, seed=0)
+    with gc.Tracker(model, histograms=True, update_ratio=False) as tracker:
+        nn.functional.cross_entropy(model(X), y).backward()
+        tracker.step()
+    histograms[label] = tracker.histograms
+
+layer_colors = plt.get_cmap("cividis")(np.linspace(0, 0.9, DEPTH))
+
+
+def draw(kind, xlabel, unit=1.0, sharey=True):
+    """One panel per initialization, one curve per layer; x in ``unit``s."""
+    fig, axes = plt.subplots(1, 2, figsize=(gc.plots.FIG_WIDTH, 3.2),
+                             sharex=True, sharey=sharey)
+    for ax, (label, hists) in zip(axes, histograms.items(), strict=True):
+        for h in sorted(hists, key=lambda h: h["layer"]):
             if h["kind"] != kind:
                 continue
-            counts, edges = np.asarray(h["counts"]), np.asarray(h["edges"])
+            counts = np.asarray(h["counts"])
+            edges = np.asarray(h["edges"]) / unit
             density = counts / (counts.sum() * np.diff(edges))
-            ax.stairs(density, edges, color=colors[h["layer"] - 1], lw=1.8,
-                      label=f"capa {h['layer']}")
-        ax.grid(alpha=0.3)
-    axes[0, col].set_title(f"Inicialización {label}")
-    axes[0, col].set_xlim(-1, 1)
-    axes[0, col].set_xlabel("activación tanh(z)")
-    axes[1, col].set_xlabel("gradiente retropropagado ∂L/∂z")
-    axes[1, col].ticklabel_format(axis="x", style="sci", scilimits=(0, 0))
-axes[0, 0].set_ylabel("densidad")
-axes[1, 0].set_ylabel("densidad")
-axes[0, 0].legend(loc="upper left")
-fig.suptitle("Red tanh de 5 capas: histogramas por capa al inicializar")
-fig.tight_layout()
+            ax.stairs(density, edges, color=layer_colors[h["layer"] - 1],
+                      lw=1.8, label=f"capa {h['layer']}")
+        ax.set(title=f"Inicialización {label}", xlabel=xlabel)
+    axes[0].set_ylabel("densidad")
+    axes[0].legend(loc="upper left")
+    return fig, axes
+
+
+# %%
+# Primero las activaciones y después los gradientes retropropagados. Cada
+# curva es una capa (1 = la más cercana a la entrada). Con la inicialización
+# estándar las activaciones se concentran en 0 al subir de capa y los
+# gradientes se concentran en 0 al bajar; con la normalizada todas las capas
+# se parecen. Los gradientes se muestran en unidades de :math:`10^{-4}`.
+
+fig, axes = draw("activation", "activación tanh(z)")
+axes[0].set_xlim(-1, 1)
+gc.plots.spanish_axes(fig)
+fig.tight_layout(w_pad=2)
+
+fig, axes = draw("gradient", "∂L/∂z (× 10⁻⁴)", unit=1e-4, sharey=False)
+gc.plots.spanish_axes(fig)
+fig.tight_layout(w_pad=2)
 
 # %%
 # Cuánto cambia cada distribución de la capa 1 a la 5
 # ---------------------------------------------------
 #
-# Resumimos cada histograma con su desviación típica.
+# Resumimos cada histograma con su desviación típica, ahora en 5 semillas
+# (:func:`gradcourse.over_seeds`): la línea es la mediana y la banda va de la
+# menor a la mayor.
 
-fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(11, 4))
+
+def experiment(seed):
+    out = {}
+    for label, init in INITS.items():
+        stats = gc.layer_stats(make(init, seed), X, y)
+        out[label + " activación"] = [r["act_std"] for r in stats]
+        out[label + " gradiente"] = [r["grad_std"] for r in stats]
+    return out
+
+
+runs = gc.over_seeds(experiment, seeds=5)
 layers = np.arange(1, DEPTH + 1)
-for label, tracker in trackers.items():
-    rows = tracker.summary()
-    ax0.semilogy(layers, [r["act_std"] for r in rows], "o-", lw=2, label=label)
-    ax1.semilogy(layers, [r["grad_std"] for r in rows], "o-", lw=2, label=label)
-ax0.set_title("Desviación típica de las activaciones")
-ax1.set_title("Desviación típica de ∂L/∂z")
-for ax in (ax0, ax1):
-    ax.set_xlabel("capa")
-    ax.set_xticks(layers)
-    ax.grid(alpha=0.3, which="both")
+for what, title, ylabel in [
+        ("activación", "Desviación típica de las activaciones",
+         "std de la activación"),
+        ("gradiente", "Desviación típica del gradiente retropropagado",
+         "std de ∂L/∂z")]:
+    fig, ax = plt.subplots(figsize=(gc.plots.FIG_WIDTH, 3.2))
+    for label in INITS:
+        gc.plots.band(ax, layers, runs[f"{label} {what}"], label=label,
+                      color=COLORS[label], marker="o")
+    ax.set(yscale="log", title=title, ylabel=ylabel)
+    gc.plots.layer_axis(ax)
     ax.legend()
-fig.tight_layout()
+    fig.tight_layout()
+
+# %%
+# Los cocientes entre la capa 1 y la 5, semilla a semilla:
+
+
+def ratios(label):
+    act, grad = runs[label + " activación"], runs[label + " gradiente"]
+    return act[:, 0] / act[:, -1], grad[:, -1] / grad[:, 0]
+
+
+for label in INITS:
+    act, grad = ratios(label)
+    print(f"{label}: activación capa 1 / capa 5 entre {act.min():.1f} y "
+          f"{act.max():.1f};")
+    print(f"  gradiente capa 5 / capa 1 entre {grad.min():.1f} y "
+          f"{grad.max():.1f}")
 
 # %%
 # Conclusión
 # ----------
 #
-# Con la inicialización estándar la desviación típica de las activaciones cae
-# unas 10 veces de la capa 1 a la 5, y la del gradiente cae otras tantas de la
-# capa 5 a la 1: las capas bajas reciben gradientes mucho menores que las
-# altas. Con la inicialización normalizada ambos cocientes quedan por debajo
-# de 2, que es lo que Glorot y Bengio buscaban al igualar las varianzas hacia
-# delante y hacia atrás.
-
-
-def ratios(tracker):
-    rows = tracker.summary()
-    return (rows[0]["act_std"] / rows[-1]["act_std"],
-            rows[-1]["grad_std"] / rows[0]["grad_std"])
-
-
-std_act, std_grad = ratios(trackers["estándar (glorot_standard)"])
-xav_act, xav_grad = ratios(trackers["normalizada (xavier_uniform)"])
-print(f"estándar:    activación capa1/capa5 = {std_act:.1f}, gradiente capa5/capa1 = {std_grad:.1f}")
-print(f"normalizada: activación capa1/capa5 = {xav_act:.1f}, gradiente capa5/capa1 = {xav_grad:.1f}")
-assert std_act > 5 and std_grad > 5
-assert xav_act < 2 and xav_grad < 2
+# Con la inicialización estándar la desviación típica de las activaciones
+# cae unas 10 veces de la capa 1 a la 5 (en el régimen lineal de tanh,
+# :math:`\sqrt{3}^4 = 9`), y la del gradiente cae otras tantas de la capa 5 a
+# la 1, en todas las semillas: las capas bajas reciben gradientes mucho
+# menores que las altas. Con la inicialización normalizada ambos cocientes
+# quedan por debajo de 2, que es lo que Glorot y Bengio buscaban al igualar
+# las varianzas hacia delante y hacia atrás.
+#
+# Este ejemplo acompaña a :doc:`/clase/10-xavier`.
 
 # %%
-# Este ejemplo acompaña a :doc:`/clase/10-xavier`.
+# Comprobación
+# ------------
+#
+# Esta celda verifica la conclusión en las 5 semillas (el mínimo o el máximo
+# de cada cociente): si dejara de cumplirse, la construcción del sitio
+# fallaría.
+
+std_act, std_grad = ratios("estándar")
+xav_act, xav_grad = ratios("normalizada (Xavier)")
+assert std_act.min() > 5 and std_grad.min() > 5, (std_act, std_grad)
+assert xav_act.max() < 2 and xav_grad.max() < 2, (xav_act, xav_grad)

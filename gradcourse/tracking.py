@@ -167,6 +167,8 @@ class Tracker(Callback):
             recorded pass) with ``counts`` and ``edges`` lists, if ``histograms`` was asked.
         nonfinite: The first :class:`NonFinite` event, or ``None``.
         steps_done: The tracker's own step counter: the number of the last closed step.
+        examples: Examples per unit behind the latest ``dead_frac`` (the batch size, over
+            every pass of the step), or ``None``.
     """
 
     def __init__(self, model: nn.Module, every: int = 1, histograms: bool | int = False,
@@ -182,6 +184,7 @@ class Tracker(Callback):
         self.histograms: list[dict[str, Any]] = []
         self.nonfinite: NonFinite | None = None
         self.steps_done = 0
+        self.examples: int | None = None
         self._optimizer, self._measure_update = optimizer, update_ratio
         self._hooked_optimizer = optimizer  # whose step() closes the steps
         self._handles: list[Any] = []
@@ -463,6 +466,7 @@ class Tracker(Callback):
         loss_value = values[-1] if isinstance(loss, Tensor) else loss
         counts = st.counts + [LayerCounts() for _ in range(len(self.layers) - len(st.counts))]
         self._log.add(number, values, counts)
+        self.examples = min((c.examples for c in counts if c.units), default=None)
         finite = math.isfinite(sum(values)) and (loss_value is None or math.isfinite(loss_value))
         if self.nonfinite is None and not finite:
             raw = StepLog.raw(values, counts)

@@ -61,7 +61,7 @@ def _df2(activation: str, q: float, **kw) -> float:
 
 
 def _relu_slope(activation: str, **kw) -> float | None:
-    """Negative-side slope ``a`` of a piecewise-linear ``f(z) = max(z, a z)`` (ReLU: 0,
+    r"""Negative-side slope ``a`` of a piecewise-linear ``f(z) = max(z, a z)`` (ReLU: 0,
     identity: 1), else ``None``. For them :math:`\mathbb{E}[f'(z)^2] = (1 + a^2)/2` and
     :math:`\mathbb{E}[f(z)^2] = q (1 + a^2)/2` at every variance: closed forms."""
     key = canonical("activation", activation, dict.fromkeys(activations.available()))

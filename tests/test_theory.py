@@ -90,7 +90,7 @@ def test_activation_kwargs_reach_the_expectations():
 
 @pytest.mark.parametrize("kwargs", [{"method": "exact"}, {"of": "output"}])
 def test_unknown_method_or_of_raise(kwargs):
-    with pytest.raises(ValueError, match="method|of"):
+    with pytest.raises(ValueError, match=r"method|of"):
         theory.forward_variance("he_normal", "relu", [4, 4, 2], **kwargs)
     if "method" in kwargs:
         with pytest.raises(ValueError, match="method"):

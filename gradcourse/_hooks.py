@@ -53,19 +53,21 @@ class Hook:
 
 
 class Scratch:
-    """One reused float64 work vector, so that the conversion allocates nothing per call."""
+    """Reused float64 work vectors, one per size: the conversion allocates nothing per call
+    (the hidden layers of an MLP share one)."""
 
     def __init__(self) -> None:
-        self.buf: Tensor | None = None
+        self.bufs: dict[tuple[int, torch.device], Tensor] = {}
 
-    def float64(self, v: Tensor, out: Tensor) -> Tensor:
-        """``v`` (1-D) as float64 on ``out``'s device: itself if it already is."""
-        if v.dtype == torch.float64 and v.device == out.device:
+    def float64(self, v: Tensor, device: torch.device) -> Tensor:
+        """``v`` (1-D) as float64 on ``device``: itself if it already is."""
+        if v.dtype == torch.float64 and v.device == device:
             return v
-        b = self.buf
-        if b is None or b.numel() < v.numel() or b.device != out.device:
-            b = self.buf = torch.empty(v.numel(), dtype=torch.float64, device=out.device)
-        return b[: v.numel()].copy_(v)
+        key = (v.numel(), device)
+        b = self.bufs.get(key)
+        if b is None:
+            b = self.bufs[key] = torch.empty(v.numel(), dtype=torch.float64, device=device)
+        return b.copy_(v)
 
 
 def flat(t: Tensor) -> Tensor:
@@ -76,13 +78,27 @@ def flat(t: Tensor) -> Tensor:
     return t.reshape(-1)
 
 
-def add_sum(v: Tensor, out: Tensor, scratch: Scratch) -> None:
-    """``out += sum(v)`` in float64: NaN/Inf exactly when ``v`` holds one."""
-    out.add_(scratch.float64(v, out).sum())
+def add_sum(v: Tensor, out: Tensor, scratch: Scratch, first: bool) -> None:
+    """``out (+)= sum(v)`` in float64 (``first``: overwrite): NaN/Inf exactly when ``v``
+    holds one."""
+    d = scratch.float64(v, out.device)
+    if first:
+        torch.sum(d, 0, out=out)
+    else:
+        out.add_(d.sum())
 
 
-def add_moments(v: Tensor, sum_out: Tensor, sq_out: Tensor, scratch: Scratch) -> None:
-    """``sum_out += sum(v)`` and ``sq_out += sum(v * v)`` in float64, for a 1-D ``v``."""
-    d = scratch.float64(v, sum_out)
-    sum_out.add_(d.sum())
-    sq_out.add_(torch.dot(d, d))  # the second pass finds d still in cache
+def add_moments(v: Tensor, sum_out: Tensor, sq_out: Tensor, scratch: Scratch,
+                first: bool) -> None:
+    """``sum_out (+)= sum(v)`` and ``sq_out (+)= sum(v * v)`` in float64, for a 1-D ``v``.
+
+    ``first`` writes the results in place (``out=``) instead of adding them: one kernel
+    fewer each, for the first pass of a step, the common case.
+    """
+    d = scratch.float64(v, sum_out.device)
+    if first:
+        torch.sum(d, 0, out=sum_out)
+        torch.dot(d, d, out=sq_out)  # the second pass finds d still in cache
+    else:
+        sum_out.add_(d.sum())
+        sq_out.add_(torch.dot(d, d))

@@ -331,13 +331,13 @@ class Tracker(Callback):
         """Layer ``i``'s input check, activation statistics and the hook on ``dL/dz``."""
         st, slot, c = self._st, self._sums.slot, self._st.counts[i]
         if isinstance(x, Tensor) and x is not self._last_out and x.is_floating_point():
-            add_sum(flat(x), slot["x_sum"][i], self._scratch)  # else x was checked as an output
+            add_sum(flat(x), slot["x_sum"][i], self._scratch, not c.x)  # else checked as an output
             c.x += x.numel()
         if isinstance(z, Tensor) and z.requires_grad:
             z.register_hook(partial(self._on_grad, i))
         a = out.detach()
         av = a.reshape(-1)
-        add_moments(av, slot["a_sum"][i], slot["a_sq"][i], self._scratch)
+        add_moments(av, slot["a_sum"][i], slot["a_sq"][i], self._scratch, not c.a)
         c.a += av.numel()
         c.passes += 1
         layer_kind = self.layers[i].kind
@@ -345,7 +345,8 @@ class Tracker(Callback):
             centre, half = _ZONES[layer_kind]
             w = self._work_like(av)
             torch.ops.aten.hardshrink.out(av - centre if centre else av, half, out=w)
-            slot["sat"][i].add_(torch.count_nonzero(w))
+            n_sat = torch.count_nonzero(w)
+            slot["sat"][i].copy_(n_sat) if c.passes == 1 else slot["sat"][i].add_(n_sat)
             c.sat = True
         elif layer_kind in _ON_OFF and a.dim() >= 1:
             peak = a.reshape(a.shape[0], -1).amax(0)  # (units,): best example per unit
@@ -359,9 +360,10 @@ class Tracker(Callback):
     def _on_grad(self, i: int, grad: Tensor) -> None:
         if i >= len(self._st.counts):
             return
-        g = flat(grad)
-        add_moments(g, self._sums.slot["g_sum"][i], self._sums.slot["g_sq"][i], self._scratch)
-        self._st.counts[i].g += g.numel()
+        g, c = flat(grad), self._st.counts[i]
+        add_moments(g, self._sums.slot["g_sum"][i], self._sums.slot["g_sq"][i], self._scratch,
+                    not c.g)
+        c.g += g.numel()
         if self.bins:
             self._histogram(i, "gradient", g)
 
@@ -402,11 +404,11 @@ class Tracker(Callback):
         for i, layer in enumerate(self.layers):
             w, c = layer.linear.weight, st.counts[i]
             wv = flat(w)
-            add_moments(wv, slot["w_sum"][i], slot["w_sq"][i], self._scratch)
+            add_moments(wv, slot["w_sum"][i], slot["w_sq"][i], self._scratch, True)
             c.w = wv.numel()
             if w.grad is not None:
                 g = flat(w.grad)
-                add_moments(g, slot["gw_sum"][i], slot["gw_sq"][i], self._scratch)
+                add_moments(g, slot["gw_sum"][i], slot["gw_sq"][i], self._scratch, True)
                 c.gw, c.gw_version = g.numel(), w.grad._version
             need_copy = copy and self._measure_update and id(w) not in st.lrs
             st.snap.append(w.detach().clone() if need_copy else None)
@@ -443,11 +445,12 @@ class Tracker(Callback):
             snap = st.snap[i] if i < len(st.snap) else None
             if snap is not None:
                 d = flat(snap.sub_(w.detach()))
-                add_moments(d, slot["u_sum"][i], slot["u_sq"][i], self._scratch)
+                add_moments(d, slot["u_sum"][i], slot["u_sq"][i], self._scratch, True)
                 c.u, c.u_scale = d.numel(), 1.0
             elif (lr := st.lrs.get(id(w))) is not None and c.gw and w.grad is not None:
                 if w.grad._version != c.gw_version:  # changed in place since before_step()
-                    add_moments(flat(w.grad), slot["u_sum"][i], slot["u_sq"][i], self._scratch)
+                    add_moments(flat(w.grad), slot["u_sum"][i], slot["u_sq"][i], self._scratch,
+                                True)
                 else:
                     c.u_is_gw = True  # the SGD update is -lr * the gradient measured
                 c.u, c.u_scale = c.gw, lr

@@ -12,16 +12,16 @@ non-finite checks read the ``*_sum`` slots, which is the same as asking the tens
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from ._layers import TrackedLayer
 
-__all__ = ["FAMILIES", "KEYS", "LayerCounts", "StepLog", "Sums", "histogram_records",
-           "make_record", "sample_std"]
+__all__ = ["FAMILIES", "KEYS", "LayerCounts", "Step", "StepLog", "Sums", "histogram_records",
+           "locate", "make_record", "sample_std"]
 
 
 @dataclass
@@ -66,6 +66,21 @@ class LayerCounts:
     def examples(self) -> int:
         """Examples per unit behind ``dead_frac`` (the batch size, over all passes)."""
         return self.a // self.units if self.units else 0
+
+
+@dataclass
+class Step:
+    """What the current step has gathered so far (reset when it is closed)."""
+
+    recording: bool
+    counts: list[LayerCounts]
+    hists: list[tuple[int, str, Tensor, Tensor]] = field(default_factory=list)
+    peaks: dict[int, Tensor] = field(default_factory=dict)  # per unit, best example so far
+    snap: list[Tensor | None] = field(default_factory=list)
+    lrs: dict[int, float] = field(default_factory=dict)
+    grads_done: bool = False
+    passes: int = 0
+    trained: bool = False  # a training-mode pass was recorded
 
 
 #: Family -> its buffer rows. A family is in a step's record when its count is non-zero.
@@ -193,3 +208,38 @@ def histogram_records(number: int, hists: list[tuple[int, str, Tensor, Tensor]],
         out.append({"step": number, "layer": i + 1, "kind": kind, "counts": counts,
                     "edges": edges})
     return out
+
+
+def _bad(t: Tensor | None) -> bool:
+    return t is not None and not bool(torch.isfinite(t.detach()).all())
+
+
+def locate(model: nn.Module, layers: list[TrackedLayer], raw: list[dict[str, float]],
+           loss: Any) -> tuple[str, int | None, str, str] | None:
+    """The first NaN/Inf of a step: forward pass from layer 1, then any other module's
+    parameters (an output head), then the backward pass from the last layer, then the
+    loss. The weights are asked directly: a step without backward measured no gradient.
+
+    Returns:
+        ``(phase, layer, source, name)`` as in :class:`~gradcourse.tracking.NonFinite`,
+        or ``None`` if every value was finite.
+    """
+    def bad(r: dict[str, float], *keys: str) -> bool:
+        return any(k in r and not math.isfinite(r[k]) for k in keys)
+
+    for layer, r in zip(layers, raw, strict=True):  # forward: layer 1 first
+        weight_bad = _bad(layer.linear.weight) or _bad(getattr(layer.linear, "bias", None))
+        if bad(r, "x_sum", "a_sum") or weight_bad:
+            source = "input" if bad(r, "x_sum") else "weight" if weight_bad else "output"
+            return ("forward", layer.index, source, layer.name)
+    tracked = {id(layer.linear) for layer in layers}
+    for name, module in model.named_modules():
+        if id(module) not in tracked and any(_bad(p) for p in module.parameters(recurse=False)):
+            return ("forward", None, "weight", name)
+    for layer, r in reversed(list(zip(layers, raw, strict=True))):  # backward: last first
+        if bad(r, "g_sum", "gw_sum"):
+            source = "output" if bad(r, "g_sum") else "weight"
+            return ("backward", layer.index, source, layer.name)
+    if loss is not None and not math.isfinite(float(loss)):
+        return ("loss", None, "loss")
+    return None

@@ -64,25 +64,20 @@ so evaluation under ``torch.no_grad()`` is ignored.
 from __future__ import annotations
 
 import math
-import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from ._hooks import Hook, Scratch, add_moments, add_sum, flat
+from ._hooks import Hook, Recorder, Scratch
 from ._layers import TrackedLayer, candidates, find_layers, preview
-from ._records import LayerCounts, StepLog, Sums, histogram_records
-from .activations import SATURATION, kind
+from ._records import LayerCounts, Step, StepLog, Sums, histogram_records, locate
+from .activations import SATURATION
 from .training import Callback, History
 
 __all__ = ["SATURATION", "NonFinite", "Tracker"]
-
-# (centre, half-width) of the linear zone; outside it the unit is saturated
-_ZONES = {"tanh": (0.0, SATURATION), "sigmoid": (0.5, SATURATION / 2)}
-_ON_OFF = ("relu", "relu_like")  # kinds whose units can be off on the whole batch
 
 
 @dataclass(frozen=True)
@@ -128,22 +123,7 @@ class NonFinite:
         return self.describe("en")
 
 
-@dataclass
-class _Step:
-    """What the current step has gathered so far (reset when it is closed)."""
-
-    recording: bool
-    counts: list[LayerCounts]
-    hists: list[tuple[int, str, Tensor, Tensor]] = field(default_factory=list)
-    peaks: dict[int, Tensor] = field(default_factory=dict)  # per unit, best example so far
-    snap: list[Tensor | None] = field(default_factory=list)
-    lrs: dict[int, float] = field(default_factory=dict)
-    grads_done: bool = False
-    passes: int = 0
-    trained: bool = False  # a training-mode pass was recorded
-
-
-class Tracker(Callback):
+class Tracker(Recorder, Callback):
     """Record per-layer statistics on every ``every``-th step (see the module docstring).
 
     Args:
@@ -256,162 +236,19 @@ class Tracker(Callback):
         finally:
             self.detach()
 
-    # -- forward passes -----------------------------------------------------------------
+    # -- steps ----------------------------------------------------------------------------
     def _reset_step(self) -> None:
         if hasattr(self, "_sums"):
             self._sums.buf.zero_()  # unwritten slots read as 0
         recording = (self.steps_done % self.every) == 0
-        self._st = _Step(recording, [LayerCounts() for _ in self.layers])
-
-    def _begin_pass(self, module: nn.Module, args: tuple) -> None:
-        """Root pre-hook: decide whether this forward pass is recorded."""
-        self._end_pass()
-        st = self._st
-        if not st.recording or not torch.is_grad_enabled():
-            return
-        if not module.training and st.trained:
-            return  # an eval-mode pass after a training one (validation before step())
-        self._in_pass, st.trained = True, st.trained or module.training
-        st.passes += 1
-        if not self._discovered:  # the first recorded pass names the layers
-            self.layers, st.counts = [], []
-
-    def _end_pass(self) -> None:
-        if getattr(self, "_in_pass", False) and not self._discovered:
-            self._discovered = True
-            if not self.layers:
-                warnings.warn("Tracker: no activation module ran on the output of a Linear/"
-                              "Conv in this forward pass; nothing is tracked", stacklevel=3)
-        self._in_pass, self._pending, self._ordinal = False, None, 0
-        self._last_out: Tensor | None = None
-        self._inputs: dict[int, tuple[Tensor, Tensor]] = {}
-
-    def _on_weight_layer(self, module: nn.Module, args: tuple, out: Tensor) -> None:
-        if self._in_pass:  # replaces a pending one: that was not followed by an activation
-            self._pending = (module, args[0] if args else None, out)
-
-    def _on_any_act(self, module: nn.Module, args: tuple, out: Tensor) -> None:
-        if not self._in_pass or self._pending is None:
-            return
-        linear, x, z = self._pending
-        self._pending, i = None, self._ordinal
-        self._ordinal += 1
-        if not self._discovered:
-            self.layers.append(TrackedLayer(i + 1, self._names[linear], linear, module,
-                                            kind(module)))
-            self._sums.grow(i + 1)
-            self._st.counts.append(LayerCounts())
-        elif i >= len(self.layers) or self.layers[i].linear is not linear \
-                or self.layers[i].act is not module:
-            self._warn_once("path", f"Tracker: this forward pass ran {self._names[linear]} -> "
-                            f"{type(module).__name__} as call {i + 1}, which the first pass did "
-                            "not; it is not recorded")
-            return
-        self._measure(i, x, z, out)
-
-    def _on_linear(self, i: int, module: nn.Module, args: tuple, out: Tensor) -> None:
-        if self._in_pass:
-            self._inputs[i] = (args[0], out)
-
-    def _on_act(self, i: int, module: nn.Module, args: tuple, out: Tensor) -> None:
-        if not self._in_pass:
-            return
-        if self.layers[i].direct:  # args[0] is the Linear's output z; x was checked
-            self._measure(i, None, args[0], out)
-        elif i in self._inputs:
-            self._measure(i, *self._inputs.pop(i), out)
-
-    def _warn_once(self, key: str, message: str) -> None:
-        if key not in self._warned:
-            self._warned.add(key)
-            warnings.warn(message, stacklevel=4)
-
-    # -- reductions --------------------------------------------------------------------------
-    def _measure(self, i: int, x: Tensor | None, z: Tensor, out: Tensor) -> None:
-        """Layer ``i``'s input check, activation statistics and the hook on ``dL/dz``."""
-        st, slot, c = self._st, self._sums.slot, self._st.counts[i]
-        if isinstance(x, Tensor) and x is not self._last_out and x.is_floating_point():
-            add_sum(flat(x), slot["x_sum"][i], self._scratch, not c.x)  # else checked as an output
-            c.x += x.numel()
-        if isinstance(z, Tensor) and z.requires_grad:
-            z.register_hook(partial(self._on_grad, i))
-        a = out.detach()
-        av = a.reshape(-1)
-        add_moments(av, slot["a_sum"][i], slot["a_sq"][i], self._scratch, not c.a)
-        c.a += av.numel()
-        c.passes += 1
-        layer_kind = self.layers[i].kind
-        if layer_kind in _ZONES:  # hardshrink(a - centre) is non-zero exactly in the tails
-            centre, half = _ZONES[layer_kind]
-            w = self._work_like(av)
-            torch.ops.aten.hardshrink.out(av - centre if centre else av, half, out=w)
-            n_sat = torch.count_nonzero(w)
-            slot["sat"][i].copy_(n_sat) if c.passes == 1 else slot["sat"][i].add_(n_sat)
-            c.sat = True
-        elif layer_kind in _ON_OFF and a.dim() >= 1:
-            peak = a.reshape(a.shape[0], -1).amax(0)  # (units,): best example per unit
-            prev = st.peaks.get(i)
-            st.peaks[i] = peak if prev is None or prev.shape != peak.shape else prev.maximum(peak)
-            c.units = peak.numel()
-        if self.bins:
-            self._histogram(i, "activation", av)
-        self._last_out = out
-
-    def _on_grad(self, i: int, grad: Tensor) -> None:
-        if i >= len(self._st.counts):
-            return
-        g, c = flat(grad), self._st.counts[i]
-        add_moments(g, self._sums.slot["g_sum"][i], self._sums.slot["g_sq"][i], self._scratch,
-                    not c.g)
-        c.g += g.numel()
-        if self.bins:
-            self._histogram(i, "gradient", g)
-
-    def _histogram(self, i: int, what: str, v: Tensor) -> None:
-        v = torch.nan_to_num(v.float(), nan=0.0, posinf=0.0, neginf=0.0)
-        self._st.hists.append((i, what, torch.histc(v, self.bins), torch.aminmax(v)))
-
-    def _work_like(self, v: Tensor) -> Tensor:
-        """A reused work tensor shaped like ``v``: it stays in cache from layer to layer."""
-        w = self._work
-        if w is None or w.shape != v.shape or w.dtype != v.dtype or w.device != v.device:
-            w = self._work = torch.empty_like(v)
-        return w
+        self._st = Step(recording, [LayerCounts() for _ in self.layers])
 
     # -- step boundaries ------------------------------------------------------------------
-    def _sgd_lrs(self) -> dict[int, float]:
-        """``id(param) -> lr`` for parameters updated by plain SGD (update = -lr * grad)."""
-        opt = self._optimizer
-        if type(opt) is not torch.optim.SGD:
-            return {}
-        return {id(p): float(g["lr"]) for g in opt.param_groups for p in g["params"]
-                if g.get("momentum", 0) == 0 and g.get("weight_decay", 0) == 0
-                and not g.get("maximize", False)}
-
     def before_step(self) -> None:
         """Call after ``backward()`` (and after any gradient clipping) and before
         ``optimizer.step()``: weight and weight-gradient statistics as the optimizer will
         apply them and, if needed for ``update_ratio``, a copy of the weights."""
         self._measure_weights(copy=True)
-
-    def _measure_weights(self, copy: bool) -> None:
-        st = self._st
-        if not st.recording or st.grads_done or not self.weights:
-            return
-        st.grads_done = True
-        st.lrs = self._sgd_lrs() if self._measure_update else {}
-        slot = self._sums.slot
-        for i, layer in enumerate(self.layers):
-            w, c = layer.linear.weight, st.counts[i]
-            wv = flat(w)
-            add_moments(wv, slot["w_sum"][i], slot["w_sq"][i], self._scratch, True)
-            c.w = wv.numel()
-            if w.grad is not None:
-                g = flat(w.grad)
-                add_moments(g, slot["gw_sum"][i], slot["gw_sq"][i], self._scratch, True)
-                c.gw, c.gw_version = g.numel(), w.grad._version
-            need_copy = copy and self._measure_update and id(w) not in st.lrs
-            st.snap.append(w.detach().clone() if need_copy else None)
 
     def step(self, loss: Tensor | float | None = None, step: int | None = None) -> None:
         """Close the step (after ``optimizer.step()``): one host sync; the floats are kept.
@@ -438,23 +275,6 @@ class Tracker(Callback):
         self._end_pass()
         self._reset_step()
 
-    def _update_stats(self) -> None:
-        st, slot = self._st, self._sums.slot
-        for i, layer in enumerate(self.layers):
-            w, c = layer.linear.weight, st.counts[i]
-            snap = st.snap[i] if i < len(st.snap) else None
-            if snap is not None:
-                d = flat(snap.sub_(w.detach()))
-                add_moments(d, slot["u_sum"][i], slot["u_sq"][i], self._scratch, True)
-                c.u, c.u_scale = d.numel(), 1.0
-            elif (lr := st.lrs.get(id(w))) is not None and c.gw and w.grad is not None:
-                if w.grad._version != c.gw_version:  # changed in place since before_step()
-                    add_moments(flat(w.grad), slot["u_sum"][i], slot["u_sq"][i], self._scratch,
-                                True)
-                else:
-                    c.u_is_gw = True  # the SGD update is -lr * the gradient measured
-                c.u, c.u_scale = c.gw, lr
-
     def _flush(self, number: int, loss: Tensor | float | None) -> None:
         st, sums = self._st, self._sums
         if not st.passes and not st.grads_done:
@@ -473,7 +293,8 @@ class Tracker(Callback):
         finite = math.isfinite(sum(values)) and (loss_value is None or math.isfinite(loss_value))
         if self.nonfinite is None and not finite:
             raw = StepLog.raw(values, counts)
-            self.nonfinite = _locate(self.model, self.layers, number, raw, loss_value)
+            found = locate(self.model, self.layers, raw, loss_value)
+            self.nonfinite = None if found is None else NonFinite(number, *found)
 
     # -- results -----------------------------------------------------------------------------
     @property
@@ -530,33 +351,3 @@ class Tracker(Callback):
         if self._auto:
             self.detach()
             self._auto = False
-
-
-def _bad(t: Tensor | None) -> bool:
-    return t is not None and not bool(torch.isfinite(t.detach()).all())
-
-
-def _locate(model: nn.Module, layers: list[TrackedLayer], number: int,
-            raw: list[dict[str, float]], loss: Any) -> NonFinite | None:
-    """The first NaN/Inf of a step: forward pass from layer 1, then any other module's
-    parameters (an output head), then the backward pass from the last layer, then the
-    loss. The weights are asked directly: a step without backward measured no gradient."""
-    def bad(r: dict[str, float], *keys: str) -> bool:
-        return any(k in r and not math.isfinite(r[k]) for k in keys)
-
-    for layer, r in zip(layers, raw, strict=True):  # forward: layer 1 first
-        weight_bad = _bad(layer.linear.weight) or _bad(getattr(layer.linear, "bias", None))
-        if bad(r, "x_sum", "a_sum") or weight_bad:
-            source = "input" if bad(r, "x_sum") else "weight" if weight_bad else "output"
-            return NonFinite(number, "forward", layer.index, source, layer.name)
-    tracked = {id(layer.linear) for layer in layers}
-    for name, module in model.named_modules():
-        if id(module) not in tracked and any(_bad(p) for p in module.parameters(recurse=False)):
-            return NonFinite(number, "forward", None, "weight", name)
-    for layer, r in reversed(list(zip(layers, raw, strict=True))):  # backward: last first
-        if bad(r, "g_sum", "gw_sum"):
-            source = "output" if bad(r, "g_sum") else "weight"
-            return NonFinite(number, "backward", layer.index, source, layer.name)
-    if loss is not None and not math.isfinite(float(loss)):
-        return NonFinite(number, "loss", None, "loss")
-    return None

@@ -1,12 +1,20 @@
 r"""Per-layer statistics of the forward signal and the back-propagated gradient.
 
-:class:`Tracker` watches the hidden layers of a model: each Linear/Conv paired with the
-activation module that consumes its output as the model runs (see :mod:`gradcourse._layers`),
-and records, on every recorded step and for each layer ``k`` (1 = nearest the input):
+:class:`Tracker` watches the hidden layers of a model. A :class:`gradcourse.MLP` names
+them itself (``tracked_layers()``). In any other model they are found as it runs: in the
+first recorded forward pass, each call of an activation module (``nn.ReLU``, ``nn.Tanh``,
+``nn.GELU``, ... see :data:`gradcourse.activations.KINDS`) pairs with the most recent
+``nn.Linear``/``nn.Conv`` call not yet paired; normalization, dropout and residual sums in
+between are transparent. So one ``nn.ReLU`` module called after three Linears gives three
+layers, and a Linear followed by another Linear (an output head) is none. Functional
+activations (``F.relu``) are invisible: a model with no activation module is refused.
+
+On every recorded step, for each layer ``k`` (1 = nearest the input), it records:
 
 * ``act_mean``, ``act_std``: mean and std of the activation output;
 * ``saturated_frac`` (tanh and sigmoid): fraction of activations in the flat
-  tails (threshold :data:`SATURATION`). Tanh counts :math:`|a| > 0.97`, as in Karpathy's *makemore* lecture,
+  tails (threshold :data:`SATURATION`). Tanh counts :math:`|a| > 0.97`, as in Karpathy's
+  *makemore* lecture,
   where :math:`\tanh'(z) = 1 - a^2 < 0.059`, i.e. below 6 % of its maximum.
   Sigmoid counts :math:`a < 0.015` or :math:`a > 0.985`: since
   :math:`\sigma(z) = (1 + \tanh(z/2))/2` this is the same region,
@@ -128,7 +136,7 @@ class Tracker(Recorder, Callback):
 
     Args:
         model: A :class:`gradcourse.MLP` or any model with Linear/Conv layers and
-            activation modules (see :mod:`gradcourse._layers` for how they are paired).
+            activation modules (see the module docstring for how they are paired).
         every: Record steps 1, 1 + every, 1 + 2 every, ... (others cost nothing).
         histograms: Also keep per-layer histograms of the activations and of
             :math:`\\partial L/\\partial z` (``True`` = 50 bins, or the number of bins).

@@ -353,9 +353,11 @@ class Tracker(Recorder, Callback):
 
     def on_train_end(self, history: History) -> None:
         st = self._st
-        if history.stop_step is not None and st.recording and (st.passes or st.grads_done):
-            loss = math.nan if history.stop_reason == "non-finite loss" else None
-            self.step(loss)  # the step that stopped training, never applied
-        if self._auto:
-            self.detach()
-            self._auto = False
+        try:
+            if history.stop_step is not None and st.recording and (st.passes or st.grads_done):
+                loss = math.nan if history.stop_reason == "non-finite loss" else None
+                self.step(loss)  # the step that stopped training, never applied
+        finally:
+            if self._auto:
+                self.detach()
+                self._auto = False

@@ -292,12 +292,25 @@ def train(
 
 
 def _clip(params: list[Tensor], clip_norm: float | None) -> float:
-    """Total gradient norm before clipping; clips in place only if ``clip_norm`` is set and
-    the norm is finite (scaling by a NaN would erase where the NaN came from)."""
+    """Total gradient norm before clipping, in float64: finite gradients beyond 1e19 would
+    overflow a float32 sum of squares and be called non-finite. Clips in place only if
+    ``clip_norm`` is set and the norm is finite (scaling by a NaN would erase where the
+    NaN came from)."""
     grads = [p.grad for p in params if p.grad is not None]
-    norm = nn.utils.get_total_norm(grads)
+    if not grads:
+        return 0.0
+    by_device: dict[torch.device, list[Tensor]] = {}
+    for g in grads:
+        by_device.setdefault(g.device, []).append(g)
+    norms = [n.to(grads[0].device) for gs in by_device.values()
+             for n in torch._foreach_norm(gs, 2.0, dtype=torch.float64)]
+    norm = torch.linalg.vector_norm(torch.stack(norms))
     if clip_norm is not None and bool(torch.isfinite(norm)):
-        nn.utils.clip_grads_with_norm_(params, clip_norm, norm)
+        # scale by torch's own float32 norm where it is finite: the same steps as
+        # nn.utils.clip_grad_norm_, so clipped runs keep their numbers
+        norm32 = nn.utils.get_total_norm(grads)
+        nn.utils.clip_grads_with_norm_(params, clip_norm,
+                                       norm32 if bool(torch.isfinite(norm32)) else norm)
     return float(norm)
 
 

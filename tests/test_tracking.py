@@ -490,3 +490,12 @@ def test_case12_one_clipping_semantics_and_the_sgd_shortcut(monkeypatch):
     tr = Tracker(model)
     gc.train(model, data, steps=2, lr=0.1, callbacks=[tr], progress=False)
     assert all(c.u_is_gw for _, _, counts in tr._log.pending for c in counts)
+
+
+def test_case3_train_measures_a_huge_finite_gradient_norm():
+    model = _scaled_mlp(1e4, depth=5)
+    X, y = _batch(64, 64, 5)
+    tr = Tracker(model)
+    hist = gc.train(model, (X, y), steps=1, lr=1e-30, callbacks=[tr], progress=False)
+    assert not hist.diverged and hist.step == [1]
+    assert 1e19 < hist.grad_norm[0] < 1e30 and tr.nonfinite is None

@@ -157,6 +157,8 @@ class Tracker(Recorder, Callback):
         steps_done: The tracker's own step counter: the number of the last closed step.
         examples: Examples per unit behind the latest ``dead_frac`` (the batch size, over
             every pass of the step), or ``None``.
+        passes: Forward passes pooled into the latest recorded step (2 for gradient
+            accumulation over two micro-batches).
     """
 
     def __init__(self, model: nn.Module, every: int = 1, histograms: bool | int = False,
@@ -173,6 +175,7 @@ class Tracker(Recorder, Callback):
         self.nonfinite: NonFinite | None = None
         self.steps_done = 0
         self.examples: int | None = None
+        self.passes = 0
         self._optimizer, self._measure_update = optimizer, update_ratio
         self._hooked_optimizer = optimizer  # whose step() closes the steps
         self._handles: list[Any] = []
@@ -298,6 +301,7 @@ class Tracker(Recorder, Callback):
         counts = st.counts + [LayerCounts() for _ in range(len(self.layers) - len(st.counts))]
         self._log.add(number, values, counts)
         self.examples = min((c.examples for c in counts if c.units), default=None)
+        self.passes = st.passes
         finite = math.isfinite(sum(values)) and (loss_value is None or math.isfinite(loss_value))
         if self.nonfinite is None and not finite:
             raw = StepLog.raw(values, counts)

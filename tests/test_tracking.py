@@ -364,6 +364,7 @@ def test_case5_every_pass_of_a_step_is_measured():
     model = gc.MLP(32, 5, depth=3, width=24, activation="tanh", init="xavier_normal", seed=0)
     X, y = _batch()
     tr = _tracked(model, X, y, passes=2)  # gradient accumulation over two micro-batches
+    assert tr.passes == 2
     model.zero_grad()
     ref = _reference(model, [h.linear for h in model.hidden], [torch.tanh] * 3, X, y, passes=2)
     _assert_match(tr.summary(), ref)
@@ -375,6 +376,7 @@ def test_case5_every_pass_of_a_step_is_measured():
         model(X[:7] * 3)
         model.train()
         tr2.step()
+    assert tr2.passes == 1
     model.zero_grad()
     _assert_match(tr2.summary(), _reference(model, [h.linear for h in model.hidden],
                                             [torch.tanh] * 3, X, y))

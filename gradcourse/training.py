@@ -90,7 +90,8 @@ class History:
     def __repr__(self) -> str:
         last = f"loss {self.loss[-1]:.4g}" if self.loss else "no step"
         acc = f", test acc {self.test_acc[-1]:.3f}" if self.test_acc else ""
-        stop = f", stopped at step {self.stop_step}: {self.stop_reason}" if self.diverged else ""
+        stop = (f", stopped at step {self.stop_step}: {self.stop_reason}"
+                if self.stop_step is not None else "")
         return f"History({len(self.step)} steps, {last}{acc}{stop})"
 
 

@@ -1,20 +1,22 @@
-"""Finding the (layer, activation) pairs that :class:`~gradcourse.tracking.Tracker` watches.
+"""The (weight layer, activation) pairs that :class:`~gradcourse.tracking.Tracker` watches.
 
-A *layer* is a weight layer (``nn.Linear`` or ``nn.Conv1d/2d/3d``) together with
-the activation module that consumes its output. For a :class:`gradcourse.MLP`
-they are ``model.hidden[k - 1].linear`` and ``model.hidden[k - 1].act``. For any
-other model the rule is:
+A *layer* is one call of a weight layer (``nn.Linear`` or ``nn.Conv1d/2d/3d``) together
+with the call of the activation module that consumes its output. How they are found:
 
-* walk ``model.named_modules()`` in registration order;
-* a Linear/Conv becomes the *pending* layer (a pending one without activation,
-  such as an output head, is dropped);
-* the next activation module (one of :data:`ACTIVATION_KINDS`) pairs with the
-  pending layer; normalization, dropout and container modules in between are
-  skipped.
+* A model that describes its own layers (a ``tracked_layers()`` method returning
+  :class:`TrackedLayer` objects, as :class:`gradcourse.MLP` does) is taken at its word.
+* Any other model is followed **as it runs**: during the first recorded forward pass
+  every call of an activation module (one of :data:`gradcourse.activations.KINDS`) pairs
+  with the most recent Linear/Conv call not yet paired. A Linear/Conv that another
+  Linear/Conv call follows before any activation (an output head, the second Linear of a
+  transformer's feed-forward block) is not a layer. Normalization, dropout, residual
+  sums and containers in between are transparent. So one activation module called after
+  several Linears (``self.relu`` used three times) gives three layers, and a Linear
+  applied twice gives two.
 
-So ``nn.Sequential(Linear, BatchNorm1d, ReLU, Linear, ReLU, Linear)`` gives two
-layers. Functional activations (``F.relu`` inside ``forward``) and one activation
-module shared by several layers are invisible to this rule.
+Before that first pass, :func:`preview` lists the pairs in registration order, the best
+guess without running the model. Functional activations (``F.relu`` inside
+``forward``) are invisible: a model with none of the modules raises an error.
 """
 
 from __future__ import annotations
@@ -23,40 +25,14 @@ from dataclasses import dataclass
 
 from torch import nn
 
-__all__ = ["ACTIVATION_KINDS", "TrackedLayer", "activation_kind", "find_layers"]
+from .activations import KINDS, kind
+
+__all__ = ["ACTIVATION_KINDS", "WEIGHT_LAYERS", "TrackedLayer", "activation_kind", "candidates",
+           "find_layers", "preview"]
 
 WEIGHT_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
-
-#: Activation class -> kind. ``"tanh"``/``"sigmoid"`` are bounded (saturation is
-#: measured); ``"relu"`` has a zero gradient when inactive (a unit can die);
-#: ``"relu_like"`` is inactive but not dead on the negative side; ``"other"``: neither.
-ACTIVATION_KINDS: dict[type[nn.Module], str] = {
-    nn.Tanh: "tanh",
-    nn.Sigmoid: "sigmoid",
-    nn.ReLU: "relu",
-    nn.ReLU6: "relu",
-    nn.LeakyReLU: "relu_like",
-    nn.PReLU: "relu_like",
-    nn.ELU: "relu_like",
-    nn.SELU: "relu_like",
-    nn.CELU: "relu_like",
-    nn.GELU: "relu_like",
-    nn.SiLU: "relu_like",
-    nn.Mish: "relu_like",
-    nn.Softplus: "other",
-    nn.Softsign: "other",
-    nn.Hardtanh: "other",
-}
-
-
-def activation_kind(module: nn.Module) -> str:
-    """``"tanh"``, ``"sigmoid"``, ``"relu"``, ``"relu_like"``, ``"identity"`` or ``"other"``."""
-    if isinstance(module, nn.Identity):
-        return "identity"
-    for cls, kind in ACTIVATION_KINDS.items():
-        if type(module) is cls:
-            return kind
-    return "other"
+ACTIVATION_KINDS = KINDS  # one registry: gradcourse.activations
+activation_kind = kind
 
 
 @dataclass(frozen=True)
@@ -66,7 +42,7 @@ class TrackedLayer:
     ``direct`` says that the activation module receives the Linear/Conv output itself
     and that the layer's input is the previous tracked layer's activation (a plain
     :class:`gradcourse.MLP` layer): then one hook on the activation sees everything and
-    the Linear needs none. It is ``False`` for every other model.
+    the Linear needs none. Only a model's own ``tracked_layers()`` sets it.
     """
 
     index: int
@@ -77,42 +53,55 @@ class TrackedLayer:
     direct: bool = False
 
 
-def _direct(layer: nn.Module, previous: nn.Module | None) -> bool:
-    """Linear -> activation with nothing between (no norm, no backward hook wrapping the
-    activation's input), fed by the previous layer's activation (no residual sum)."""
-    hooked = layer.act._backward_hooks or layer.act._backward_pre_hooks
-    return (previous is not None and not previous.residual and not hooked
-            and isinstance(layer.norm, nn.Identity))
-
-
-def find_layers(model: nn.Module) -> list[TrackedLayer]:
-    """The layers of ``model`` in depth order (see the module docstring for the rule).
+def candidates(model: nn.Module) -> tuple[dict[nn.Module, str], dict[nn.Module, str]]:
+    """The weight layers and activation modules of ``model``, each with its name.
 
     Raises:
         TypeError: If ``model`` is not an ``nn.Module``.
-        ValueError: If no weight layer followed by an activation module is found.
+        ValueError: If it has no weight layer or no activation module.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"expected an nn.Module, got {type(model).__name__}")
-    from .models import MLP  # local: models imports nothing from here
-
-    if isinstance(model, MLP):
-        return [TrackedLayer(k + 1, f"hidden.{k}", h.linear, h.act, activation_kind(h.act),
-                             direct=_direct(h, model.hidden[k - 1] if k else None))
-                for k, h in enumerate(model.hidden)]
-    pairs: list[tuple[str, nn.Module, nn.Module]] = []
-    pending: tuple[str, nn.Module] | None = None
-    for name, module in model.named_modules():
+    weights: dict[nn.Module, str] = {}
+    acts: dict[nn.Module, str] = {}
+    for name, module in model.named_modules():  # each module once, even if shared
         if isinstance(module, WEIGHT_LAYERS):
-            pending = (name, module)
-        elif type(module) in ACTIVATION_KINDS and pending is not None:
-            pairs.append((pending[0], pending[1], module))
-            pending = None
-    if not pairs:
+            weights[module] = name
+        elif type(module) in KINDS:
+            acts[module] = name
+    if not weights or not acts:
         raise ValueError(
-            "found no layer to track: the rule pairs each nn.Linear/nn.Conv with the next "
-            "activation module (nn.ReLU, nn.Tanh, ...) in registration order; functional "
+            "found no layer to track: the Tracker pairs each nn.Linear/nn.Conv with the "
+            "activation module (nn.ReLU, nn.Tanh, ...) that consumes its output; functional "
             "activations such as F.relu are invisible to it"
         )
-    return [TrackedLayer(k + 1, name, lin, act, activation_kind(act))
-            for k, (name, lin, act) in enumerate(pairs)]
+    return weights, acts
+
+
+def preview(model: nn.Module) -> list[TrackedLayer]:
+    """Registration-order guess of the layers, before the model has run."""
+    weights, acts = candidates(model)
+    pairs: list[TrackedLayer] = []
+    pending: nn.Module | None = None
+    for module in model.modules():
+        if module in weights:
+            pending = module
+        elif module in acts and pending is not None:
+            pairs.append(TrackedLayer(len(pairs) + 1, weights[pending], pending, module,
+                                      kind(module)))
+            pending = None
+    return pairs
+
+
+def find_layers(model: nn.Module) -> list[TrackedLayer] | None:
+    """The layers ``model`` describes itself, or ``None``: they are found as it runs.
+
+    Raises:
+        TypeError: If ``model`` is not an ``nn.Module``.
+        ValueError: If it has no weight layer or no activation module.
+    """
+    describe = getattr(model, "tracked_layers", None)
+    if callable(describe):
+        return list(describe())
+    candidates(model)  # raises early if nothing can ever be tracked
+    return None

@@ -17,7 +17,8 @@ from torch import Tensor, nn
 
 from ._registry import canonical, lookup
 
-__all__ = ["available", "derivative", "gain", "gaussian_mean", "get", "second_moment"]
+__all__ = ["KINDS", "SATURATION", "available", "derivative", "gain", "gaussian_mean", "get",
+           "kind", "second_moment"]
 
 _MODULES: dict[str, Callable[..., nn.Module]] = {
     "identity": nn.Identity,
@@ -29,6 +30,33 @@ _MODULES: dict[str, Callable[..., nn.Module]] = {
     "gelu": nn.GELU,
     "selu": nn.SELU,
 }
+
+#: Activation class -> kind, for every torch module the Tracker recognises (a superset of
+#: :func:`available`). ``"tanh"``/``"sigmoid"`` are bounded (saturation is measured);
+#: ``"relu"`` has a zero gradient when inactive (a unit can die); ``"relu_like"`` is
+#: inactive but not dead on the negative side; ``"other"``: neither.
+KINDS: dict[type[nn.Module], str] = {
+    nn.Tanh: "tanh", nn.Sigmoid: "sigmoid", nn.ReLU: "relu", nn.ReLU6: "relu",
+    nn.LeakyReLU: "relu_like", nn.PReLU: "relu_like", nn.ELU: "relu_like",
+    nn.SELU: "relu_like", nn.CELU: "relu_like", nn.GELU: "relu_like", nn.SiLU: "relu_like",
+    nn.Mish: "relu_like", nn.Softplus: "other", nn.Softsign: "other", nn.Hardtanh: "other",
+}
+
+#: Saturation threshold, the one the Tracker and the plots share: a tanh unit is
+#: saturated when :math:`|a| > 0.97`, where :math:`\tanh'(z) = 1 - a^2 < 0.059`, below
+#: 6 % of its maximum (Karpathy's *makemore*); a sigmoid unit when
+#: :math:`|a - 1/2| > 0.97/2`, the same region since :math:`\sigma(z) = (1 + \tanh(z/2))/2`.
+#: In pre-activation terms: :math:`|z| > \operatorname{atanh}(0.97)` for tanh and twice
+#: that for sigmoid.
+SATURATION = 0.97
+
+
+def kind(module: nn.Module) -> str:
+    """``"tanh"``, ``"sigmoid"``, ``"relu"``, ``"relu_like"``, ``"identity"`` or ``"other"``."""
+    if isinstance(module, nn.Identity):
+        return "identity"
+    return KINDS.get(type(module), "other")
+
 
 # torch.nn.SELU's fixed constants (Klambauer et al. 2017).
 _SELU_ALPHA = 1.6732632423543772

@@ -23,15 +23,21 @@ that explains it. The thresholds (module constants) and why:
 * **dead** -- more than half (:data:`DEAD_FRAC`) of a ReLU layer's units inactive on
   every example of the batch. They receive no gradient and cannot recover; a
   healthy He-initialized layer has essentially none (a unit is off on all of B
-  examples with probability :math:`2^{-B}`).
+  examples with probability :math:`2^{-B}`). Judged only on batches of at least
+  :data:`DEAD_MIN_BATCH` examples: with one example half the units are off by chance.
 * **nonfinite** -- a NaN/Inf in the loss, an activation or a gradient (where it
   first appeared: :class:`~gradcourse.tracking.NonFinite`).
+
+:func:`diagnose` leaves the model as it found it: parameters, gradients, buffers
+(BatchNorm running statistics, ``num_batches_tracked``), train/eval mode and the global
+random state (dropout draws).
 """
 
 from __future__ import annotations
 
 import html
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -43,7 +49,7 @@ from .tracking import NonFinite, Tracker
 from .training import _check_xy
 
 __all__ = [
-    "DEAD_FRAC", "EXPLODING_NORM", "EXPLODING_RATIO", "PAGES", "SATURATED_FRAC",
+    "DEAD_FRAC", "DEAD_MIN_BATCH", "EXPLODING_NORM", "EXPLODING_RATIO", "PAGES", "SATURATED_FRAC",
     "VANISHING_NORM", "VANISHING_RATIO", "Report", "Verdict", "diagnose", "diagnose_history",
 ]
 
@@ -53,6 +59,7 @@ EXPLODING_RATIO = 1e2
 EXPLODING_NORM = 1e3
 SATURATED_FRAC = 0.5
 DEAD_FRAC = 0.5
+DEAD_MIN_BATCH = 8  # a healthy unit is off on all of them with probability 2**-8 = 0.4 %
 
 #: Course page title -> docname on the site. The one place to update if pages move.
 PAGES: dict[str, str] = {
@@ -190,25 +197,33 @@ class Report:
 
     @classmethod
     def from_records(cls, records: list[dict[str, Any]], nonfinite: NonFinite | None = None,
-                     lang: str = "es", kinds: dict[int, str] | None = None) -> Report:
+                     lang: str = "es", kinds: dict[int, str] | None = None,
+                     batch_size: int | None = None) -> Report:
         """Verdicts from one step's per-layer records (as :meth:`Tracker.summary` gives).
 
         Args:
             records: One dict per layer, layer 1 first.
-            nonfinite: A :class:`~gradcourse.tracking.NonFinite` event, if any.
+            nonfinite: A :class:`~gradcourse.tracking.NonFinite` event of this step. If
+                ``None`` but a record is flagged ``nonfinite_forward``/``_backward``, the
+                event is read from the flags (the first forward layer, else the last
+                backward one).
             lang: ``"es"`` or ``"en"``.
-            kinds: Layer index -> activation kind; ``"dead"`` only fires for ``"relu"``
-                (ReLU/ReLU6, the activations with a zero gradient when off). Default:
-                any layer that has a ``dead_frac``.
+            kinds: Layer index -> activation kind; default: each record's ``act_kind``.
+                ``"dead"`` only fires for ``"relu"`` (ReLU/ReLU6, the activations with a
+                zero gradient when off).
+            batch_size: Examples behind ``dead_frac``; below :data:`DEAD_MIN_BATCH` no
+                ``"dead"`` verdict is given (``None``: unknown, judged anyway).
         """
         if lang not in _TEXT:
             raise ValueError(f"lang must be 'es' or 'en', got {lang!r}")
+        nonfinite = nonfinite or _from_flags(records)
         found: list[tuple[str, int | None, float, float, str]] = []
         if nonfinite is not None:
             found.append(("nonfinite", nonfinite.layer, math.nan, math.nan,
                           nonfinite.describe(lang)))
         else:
             found += _flow_verdicts(records)
+        judge_dead = batch_size is None or batch_size >= DEAD_MIN_BATCH
         for r in records:
             if r.get("nonfinite_forward") or r.get("nonfinite_backward") or (
                     nonfinite is not None and nonfinite.phase == "forward"
@@ -217,8 +232,8 @@ class Report:
             sat, dead = r.get("saturated_frac"), r.get("dead_frac")
             if sat is not None and sat > SATURATED_FRAC:
                 found.append(("saturated", r["layer"], sat, SATURATED_FRAC, "saturated_frac"))
-            relu = kinds is None or kinds.get(r["layer"]) == "relu"
-            if dead is not None and relu and dead > DEAD_FRAC:
+            kind = kinds.get(r["layer"]) if kinds is not None else r.get("act_kind", "relu")
+            if dead is not None and kind == "relu" and judge_dead and dead > DEAD_FRAC:
                 found.append(("dead", r["layer"], dead, DEAD_FRAC, "dead_frac"))
         text = _TEXT[lang]
         verdicts = [Verdict(kind, layer, ev, thr, measure, text[kind][0], text[kind][1],
@@ -229,8 +244,24 @@ class Report:
     @classmethod
     def from_tracker(cls, tracker: Tracker, lang: str = "es") -> Report:
         """Verdicts on the latest recorded step of ``tracker``."""
+        records = tracker.summary()
+        nonfinite = tracker.nonfinite
+        if nonfinite is not None and (not records or nonfinite.step != records[0]["step"]):
+            nonfinite = None  # an earlier step's event; this step's flags still count
         kinds = {layer.index: layer.kind for layer in tracker.layers}
-        return cls.from_records(tracker.summary(), tracker.nonfinite, lang, kinds)
+        return cls.from_records(records, nonfinite, lang, kinds, tracker.examples)
+
+
+def _from_flags(records: list[dict[str, Any]]) -> NonFinite | None:
+    """A :class:`NonFinite` read from the records' flags (the source is not recorded:
+    ``"output"`` stands for "at or before this layer")."""
+    for r in records:
+        if r.get("nonfinite_forward"):
+            return NonFinite(r["step"], "forward", r["layer"], "output", r.get("name", ""))
+    for r in reversed(records):
+        if r.get("nonfinite_backward"):
+            return NonFinite(r["step"], "backward", r["layer"], "output", r.get("name", ""))
+    return None
 
 
 def _flow_verdicts(records: list[dict[str, Any]]) -> list[tuple[str, int | None, float, float, str]]:
@@ -253,12 +284,18 @@ def _flow_verdicts(records: list[dict[str, Any]]) -> list[tuple[str, int | None,
     return out
 
 
-def diagnose_history(history: list[dict[str, Any]], lang: str = "es") -> Report:
-    """Verdicts on the last step of a :attr:`Tracker.history` (a list of per-layer records)."""
+def diagnose_history(history: list[dict[str, Any]], lang: str = "es",
+                     batch_size: int | None = None) -> Report:
+    """Verdicts on the last step of a :attr:`Tracker.history` (a list of per-layer records).
+
+    The same verdicts as :meth:`Report.from_tracker` on that tracker; a NaN/Inf is read
+    from the records' flags, so its ``source`` is not known here.
+    """
     if not history:
         raise ValueError("the history is empty: no step was recorded")
     last = history[-1]["step"]
-    return Report.from_records([r for r in history if r["step"] == last], lang=lang)
+    return Report.from_records([r for r in history if r["step"] == last], lang=lang,
+                               batch_size=batch_size)
 
 
 def diagnose(model: nn.Module, X: Tensor, y: Tensor,
@@ -266,8 +303,8 @@ def diagnose(model: nn.Module, X: Tensor, y: Tensor,
              lang: str = "es") -> Report:
     """Run one forward/backward pass of ``model`` on ``(X, y)`` and judge its gradients.
 
-    The model keeps its mode (train/eval) and its parameters; gradients already stored
-    in ``.grad`` are put back afterwards.
+    The model keeps its mode (train/eval), its parameters and buffers; gradients already
+    stored in ``.grad`` are put back afterwards, and the global random state too.
 
     Args:
         model: A :class:`gradcourse.MLP` or any model :class:`Tracker` can follow.
@@ -285,12 +322,19 @@ def diagnose(model: nn.Module, X: Tensor, y: Tensor,
     """
     _check_xy(X, y, "diagnose", classes=loss_fn is None, finite=False)
     loss_fn = loss_fn or nn.CrossEntropyLoss()
+    if len(X) < DEAD_MIN_BATCH:
+        warnings.warn(f"diagnose: a batch of {len(X)} examples is too small to call ReLU "
+                      f"units dead (need >= {DEAD_MIN_BATCH}); no 'dead' verdict is given",
+                      stacklevel=2)
     params = [p for p in model.parameters() if p.requires_grad]
     saved = [p.grad for p in params]
+    buffers = [(b, b.detach().clone()) for b in model.buffers()]
     for p in params:
         p.grad = None
+    devices = [torch.cuda.current_device()] if torch.cuda.is_initialized() else []
     try:
-        with torch.enable_grad(), Tracker(model, update_ratio=False) as tracker:
+        with torch.random.fork_rng(devices=devices), torch.enable_grad(), \
+                Tracker(model, update_ratio=False) as tracker:
             loss = loss_fn(model(X), y)
             if torch.isfinite(loss.detach()).all():
                 loss.backward()
@@ -298,4 +342,7 @@ def diagnose(model: nn.Module, X: Tensor, y: Tensor,
     finally:
         for p, g in zip(params, saved, strict=True):
             p.grad = g
+        with torch.no_grad():  # BatchNorm running statistics and num_batches_tracked
+            for b, value in buffers:
+                b.copy_(value)
     return Report.from_tracker(tracker, lang)

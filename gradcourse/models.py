@@ -14,6 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from . import activations, initializers
+from ._layers import TrackedLayer
 
 __all__ = ["MLP", "HiddenLayer"]
 
@@ -172,6 +173,24 @@ class MLP(nn.Module):
         if not 1 <= k <= self.depth:
             raise IndexError(f"layer must be in 1..{self.depth}, got {k}")
         return self.hidden[k - 1]
+
+    def tracked_layers(self) -> list[TrackedLayer]:
+        """The hidden layers as :class:`~gradcourse.tracking.Tracker` watches them.
+
+        A layer is ``direct`` when its activation receives the Linear's output itself (no
+        BatchNorm, no backward hook wrapping the activation's input) and its input is the
+        previous layer's activation (no residual sum): one hook on the activation then
+        sees everything.
+        """
+        out = []
+        for k, h in enumerate(self.hidden):
+            previous = self.hidden[k - 1] if k else None
+            hooked = h.act._backward_hooks or h.act._backward_pre_hooks
+            direct = (previous is not None and not previous.residual and not hooked
+                      and isinstance(h.norm, nn.Identity))
+            out.append(TrackedLayer(k + 1, f"hidden.{k}", h.linear, h.act,
+                                    activations.kind(h.act), direct=direct))
+        return out
 
     def forward(self, x: Tensor) -> Tensor:
         """``(B, in_features)`` (or ``(B, C, H, W)``, flattened) -> logits ``(B, out_features)``."""

@@ -39,6 +39,7 @@ import math
 import torch
 
 from . import activations, initializers
+from ._registry import canonical
 from .activations import gaussian_mean
 
 __all__ = [
@@ -59,6 +60,25 @@ def _df2(activation: str, q: float, **kw) -> float:
     return gaussian_mean(lambda z: activations.derivative(activation, z, **kw) ** 2, q)
 
 
+def _relu_slope(activation: str, **kw) -> float | None:
+    r"""Negative-side slope ``a`` of a piecewise-linear ``f(z) = max(z, a z)`` (ReLU: 0,
+    identity: 1), else ``None``. For them :math:`\mathbb{E}[f'(z)^2] = (1 + a^2)/2` and
+    :math:`\mathbb{E}[f(z)^2] = q (1 + a^2)/2` at every variance: closed forms."""
+    key = canonical("activation", activation, dict.fromkeys(activations.available()))
+    if key in ("relu", "identity"):
+        return 0.0 if key == "relu" else 1.0
+    if key == "leaky_relu":
+        return float(kw.get("negative_slope", 0.01))
+    return None
+
+
+def _slopes_at_zero(activation: str, **kw) -> tuple[float, float]:
+    """``(f'(0-), f'(0+))``: they differ at a kink (SELU, Leaky ReLU)."""
+    x = torch.tensor([-1e-30, 1e-30], dtype=torch.float64)
+    left, right = activations.derivative(activation, x, **kw).tolist()
+    return left, right
+
+
 def _check_widths(widths) -> list[int]:
     widths = [int(n) for n in widths]
     if len(widths) < 3 or min(widths) < 1:
@@ -71,9 +91,23 @@ def _weight_var(scheme: str, fan_in: int, fan_out: int, activation: str, **kw) -
     return initializers.weight_std(scheme, fan_in, fan_out, activation=activation, **kw) ** 2
 
 
+def _check(method: str, of: str = "preactivation") -> None:
+    if method not in ("gaussian", "linear"):
+        raise ValueError(f"method must be 'gaussian' or 'linear', got {method!r}")
+    if of not in ("preactivation", "activation"):
+        raise ValueError(f"of must be 'preactivation' or 'activation', got {of!r}")
+
+
+def _init_kwargs(init_kwargs: dict, act_kwargs: dict) -> dict:
+    """He's gain needs Leaky ReLU's slope (He et al. 2015, eq. 15)."""
+    if "negative_slope" in act_kwargs:
+        return {"negative_slope": act_kwargs["negative_slope"], **init_kwargs}
+    return init_kwargs
+
+
 def forward_variance(scheme: str, activation: str, widths, input_var: float = 1.0,
                      method: str = "gaussian", of: str = "preactivation",
-                     **init_kwargs) -> list[float]:
+                     act_kwargs: dict | None = None, **init_kwargs) -> list[float]:
     r"""Predicted variance of the forward signal at each hidden layer (layer 1 first).
 
     Args:
@@ -83,46 +117,60 @@ def forward_variance(scheme: str, activation: str, widths, input_var: float = 1.
         input_var: Second moment of each input feature.
         method: ``"gaussian"`` (quadrature) or ``"linear"`` (Glorot's linear regime).
         of: ``"preactivation"`` (:math:`z_k`) or ``"activation"`` (:math:`f(z_k)`).
+        act_kwargs: Parameters of the activation (``{"negative_slope": 0.1}``); a
+            ``negative_slope`` also reaches the He schemes.
         **init_kwargs: Parameters of the scheme (``std=...``, ``gain=...``).
 
     Returns:
         One variance per hidden layer (``len(widths) - 2`` values).
+
+    Raises:
+        ValueError: For bad ``widths``, an unknown ``method``/``of`` or activation.
     """
     widths = _check_widths(widths)
-    slope2 = float(activations.derivative(activation, torch.zeros(1, dtype=torch.float64))) ** 2
+    _check(method, of)
+    akw = dict(act_kwargs or {})
+    ikw = _init_kwargs(init_kwargs, akw)
+    slope2 = float(activations.derivative(activation, torch.zeros(1, dtype=torch.float64),
+                                          **akw)) ** 2
     out, second = [], input_var
     for k in range(1, len(widths) - 1):
-        q = widths[k - 1] * _weight_var(scheme, widths[k - 1], widths[k], activation,
-                                        **init_kwargs) * second
+        q = widths[k - 1] * _weight_var(scheme, widths[k - 1], widths[k], activation, **ikw) * second
         if method == "linear":
             second = slope2 * q
             out.append(q if of == "preactivation" else second)
             continue
-        second = _f2(activation, q)
+        second = _f2(activation, q, **akw)
         if of == "preactivation":
             out.append(q)
         else:
-            mean = gaussian_mean(activations.get(activation), q)
+            mean = gaussian_mean(activations.get(activation, **akw), q)
             out.append(second - mean**2)
     return out
 
 
 def backward_variance(scheme: str, activation: str, widths, input_var: float = 1.0,
                       output_grad_var: float = 1.0, method: str = "gaussian",
-                      **init_kwargs) -> list[float]:
+                      act_kwargs: dict | None = None, **init_kwargs) -> list[float]:
     r"""Predicted variance of :math:`\partial L/\partial z_k` at each hidden layer (layer 1 first).
 
     Starts from ``output_grad_var`` at the output (logits) and walks down, using the
     forward variances of :func:`forward_variance` for :math:`\mathbb{E}[f'(z)^2]`.
+    Arguments as in :func:`forward_variance`.
     """
     widths = _check_widths(widths)
-    q = forward_variance(scheme, activation, widths, input_var, method, **init_kwargs)
-    slope2 = float(activations.derivative(activation, torch.zeros(1, dtype=torch.float64))) ** 2
+    _check(method)
+    akw = dict(act_kwargs or {})
+    q = forward_variance(scheme, activation, widths, input_var, method, act_kwargs=akw,
+                         **init_kwargs)
+    ikw = _init_kwargs(init_kwargs, akw)
+    slope2 = float(activations.derivative(activation, torch.zeros(1, dtype=torch.float64),
+                                          **akw)) ** 2
     var, out = output_grad_var, []
     for k in range(len(widths) - 2, 0, -1):  # hidden layer k, fed back by layer k + 1
         fan_out = widths[k + 1]
-        w_var = _weight_var(scheme, widths[k], fan_out, activation, **init_kwargs)
-        d2 = slope2 if method == "linear" else _df2(activation, q[k - 1])
+        w_var = _weight_var(scheme, widths[k], fan_out, activation, **ikw)
+        d2 = slope2 if method == "linear" else _df2(activation, q[k - 1], **akw)
         var = d2 * fan_out * w_var * var
         out.append(var)
     return out[::-1]
@@ -140,13 +188,28 @@ def _bisect(fn, lo: float, hi: float, iters: int = 60) -> float:
     return 0.5 * (lo + hi)
 
 
-def fixed_point(activation: str, sigma_w2: float, sigma_b2: float = 0.0) -> float:
-    r"""The stable fixed point :math:`q^*` of the length map (``inf`` if it diverges)."""
-    if sigma_w2 <= 0 or sigma_b2 < 0:
+def _check_sigmas(sigma_w2: float, sigma_b2: float) -> None:
+    if not (sigma_w2 > 0 and sigma_b2 >= 0 and math.isfinite(sigma_w2 + sigma_b2)):
         raise ValueError(f"need sigma_w2 > 0 and sigma_b2 >= 0, got {sigma_w2}, {sigma_b2}")
 
+
+def fixed_point(activation: str, sigma_w2: float, sigma_b2: float = 0.0, **act_kwargs) -> float:
+    r"""The stable fixed point :math:`q^*` of the length map (``inf`` if it diverges).
+
+    For ReLU, Leaky ReLU (slope :math:`a`) and the identity the map is linear,
+    :math:`q \mapsto \sigma_w^2 q (1 + a^2)/2 + \sigma_b^2`, and :math:`q^*` is closed-form.
+    ``**act_kwargs`` are the activation's parameters (``negative_slope``, ``alpha``).
+    """
+    _check_sigmas(sigma_w2, sigma_b2)
+    a = _relu_slope(activation, **act_kwargs)
+    if a is not None:
+        r = sigma_w2 * (1 + a * a) / 2
+        if sigma_b2 == 0.0:
+            return 0.0 if r <= 1 else math.inf
+        return sigma_b2 / (1 - r) if r < 1 else math.inf
+
     def g(q: float) -> float:
-        return sigma_w2 * _f2(activation, q) + sigma_b2 - q
+        return sigma_w2 * _f2(activation, q, **act_kwargs) + sigma_b2 - q
 
     lo = 0.0
     if sigma_b2 == 0.0:
@@ -161,44 +224,73 @@ def fixed_point(activation: str, sigma_w2: float, sigma_b2: float = 0.0) -> floa
     return _bisect(g, lo, hi)
 
 
-def chi1(activation: str, sigma_w2: float, sigma_b2: float = 0.0) -> float:
-    r""":math:`\chi_1 = \sigma_w^2 \mathbb{E}[f'(\sqrt{q^*} z)^2]`, the per-layer gradient factor."""
-    q = fixed_point(activation, sigma_w2, sigma_b2)
+def chi1(activation: str, sigma_w2: float, sigma_b2: float = 0.0, **act_kwargs) -> float:
+    r""":math:`\chi_1 = \sigma_w^2 \mathbb{E}[f'(\sqrt{q^*} z)^2]`, the per-layer gradient factor.
+
+    For ReLU, Leaky ReLU and the identity :math:`\mathbb{E}[f'^2] = (1 + a^2)/2` whatever
+    :math:`q^*`, so :math:`\chi_1 = \sigma_w^2 (1 + a^2)/2` even where :math:`q^*` diverges.
+    """
+    _check_sigmas(sigma_w2, sigma_b2)
+    a = _relu_slope(activation, **act_kwargs)
+    if a is not None:
+        return sigma_w2 * (1 + a * a) / 2
+    q = fixed_point(activation, sigma_w2, sigma_b2, **act_kwargs)
     if math.isinf(q):
         return math.inf
-    return sigma_w2 * _df2(activation, max(q, 1e-12))  # q* = 0: the limit q -> 0+
+    return sigma_w2 * _df2(activation, max(q, 1e-12), **act_kwargs)  # q* = 0: limit q -> 0+
 
 
-def critical_sigma_w2(activation: str, sigma_b2: float = 0.0) -> float:
+def critical_sigma_w2(activation: str, sigma_b2: float = 0.0, **act_kwargs) -> float:
     r"""The :math:`\sigma_w^2` where :math:`\chi_1 = 1` (the edge of chaos).
 
-    Parametrised by the fixed point: a given :math:`q^* > \sigma_b^2` needs
-    :math:`\sigma_w^2 = (q^* - \sigma_b^2)/\mathbb{E}[f(\sqrt{q^*}z)^2]`, so
-    :math:`\chi_1(q^*) = 1` is a one-dimensional bisection in :math:`q^*`.
+    * ReLU family: :math:`2/(1 + a^2)` (2 for ReLU, He's gain squared).
+    * :math:`f(0) = 0`, :math:`\sigma_b^2 = 0`: :math:`q^* = 0` is critical and
+      :math:`\chi_1 \to \sigma_w^2 (f'(0^-)^2 + f'(0^+)^2)/2` there, half from each side of
+      a kink, so :math:`\sigma_w^2 = 2/(f'(0^-)^2 + f'(0^+)^2)` (SELU: 0.477, tanh: 1).
+    * Otherwise it is parametrised by the fixed point: a given :math:`q^* > \sigma_b^2`
+      needs :math:`\sigma_w^2 = (q^* - \sigma_b^2)/\mathbb{E}[f(\sqrt{q^*}z)^2]`, so
+      :math:`\chi_1(q^*) = 1` is a one-dimensional bisection in :math:`q^*`.
+
+    Raises:
+        ValueError: If ``sigma_b2 < 0`` or no critical point is found.
     """
+    if not sigma_b2 >= 0:
+        raise ValueError(f"need sigma_b2 >= 0, got {sigma_b2}")
+    a = _relu_slope(activation, **act_kwargs)
+    if a is not None:
+        return 2.0 / (1 + a * a)
     if sigma_b2 == 0.0:
-        slope = float(activations.derivative(activation, torch.zeros(1, dtype=torch.float64)))
-        f0 = float(activations.get(activation)(torch.zeros(1, dtype=torch.float64)))
-        if f0 == 0.0 and slope != 0.0:  # q* = 0 at criticality: chi1 = sigma_w2 f'(0)^2
-            return 1.0 / slope**2
+        f0 = float(activations.get(activation, **act_kwargs)(torch.zeros(1, dtype=torch.float64)))
+        left, right = _slopes_at_zero(activation, **act_kwargs)
+        if f0 == 0.0 and left * left + right * right > 0:
+            return _verified(activation, 2.0 / (left * left + right * right), sigma_b2, act_kwargs)
 
     def sw2(q: float) -> float:
-        return (q - sigma_b2) / _f2(activation, q)
+        return (q - sigma_b2) / _f2(activation, q, **act_kwargs)
 
     def excess(q: float) -> float:
-        return sw2(q) * _df2(activation, q) - 1.0
+        return sw2(q) * _df2(activation, q, **act_kwargs) - 1.0
 
     lo, hi = sigma_b2 * (1 + 1e-9) + 1e-12, max(1.0, 2 * sigma_b2)
-    if abs(excess(hi)) < 1e-10:  # scale-invariant (ReLU with sigma_b2 = 0): any q* is critical
-        return sw2(hi)
     while excess(hi) < 0:  # chi1 grows with q* along the critical path
         hi *= 2
         if hi > 1e6:
             raise ValueError(f"no critical point found for {activation!r}, sigma_b2={sigma_b2}")
-    return sw2(_bisect(excess, lo, hi))
+    return _verified(activation, sw2(_bisect(excess, lo, hi)), sigma_b2, act_kwargs)
 
 
-def depth_scale(activation: str, sigma_w2: float, sigma_b2: float = 0.0) -> float:
+def _verified(activation: str, sigma_w2: float, sigma_b2: float, act_kwargs: dict) -> float:
+    """``sigma_w2`` if :func:`chi1` (at the stable fixed point) is 1 there. Not so for GELU
+    at small ``sigma_b2``: its ReLU-like tail makes :math:`q^*` run away at that point."""
+    c = chi1(activation, sigma_w2, sigma_b2, **act_kwargs)
+    if not abs(c - 1.0) < 1e-4:
+        raise ValueError(f"{activation!r} has no critical point with sigma_b2={sigma_b2}: where "
+                         f"chi1 would reach 1 (sigma_w2={sigma_w2:.4g}) the fixed point q* is "
+                         f"not stable (chi1 = {c:.4g} there)")
+    return sigma_w2
+
+
+def depth_scale(activation: str, sigma_w2: float, sigma_b2: float = 0.0, **act_kwargs) -> float:
     r""":math:`\xi = -1/\ln\chi_1`: layers over which gradients change by a factor :math:`e`."""
-    c = chi1(activation, sigma_w2, sigma_b2)
+    c = chi1(activation, sigma_w2, sigma_b2, **act_kwargs)
     return math.inf if c == 1.0 else -1.0 / math.log(c)

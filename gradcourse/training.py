@@ -13,6 +13,7 @@ import math
 import numbers
 import os
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
@@ -29,22 +30,29 @@ OPTIMIZERS = ("sgd", "momentum", "adam")
 class Callback:
     """Hook points of :func:`train`; override the ones you need.
 
-    The order in each step is: forward, backward, ``on_after_backward``,
-    (clipping), ``optimizer.step()``, ``on_step_end``.
+    The order in each step is: forward, backward, (clipping), ``on_after_backward``,
+    ``optimizer.step()``, ``on_step_end``. A callback thus sees the gradients the optimizer
+    applies, clipped if ``clip_norm`` is set. If anything raises inside :func:`train`
+    (Ctrl-C included), every callback gets ``on_exception`` and then ``on_train_end``.
     """
 
     def on_train_begin(self, model: nn.Module, optimizer: torch.optim.Optimizer) -> None:
         """Called once, before the first step."""
 
     def on_after_backward(self, step: int, model: nn.Module, optimizer: torch.optim.Optimizer) -> None:
-        """Gradients are ready; the optimizer has not stepped yet."""
+        """Gradients are ready (and clipped); the optimizer has not stepped yet. Also called
+        for a step whose gradient norm is non-finite, just before training stops."""
 
     def on_step_end(self, step: int, loss: float, model: nn.Module,
                     optimizer: torch.optim.Optimizer) -> None:
         """The optimizer has stepped (not called for a step that stopped training)."""
 
+    def on_exception(self, exc: BaseException, history: History) -> None:
+        """An exception (or ``KeyboardInterrupt``) left the loop; ``history`` holds the
+        completed steps. ``on_train_end`` follows."""
+
     def on_train_end(self, history: History) -> None:
-        """Called once, also when training stopped early."""
+        """Called once, also when training stopped early or on an exception."""
 
 
 @dataclass
@@ -58,7 +66,10 @@ class History:
         eval_step: Steps at which accuracy was measured.
         train_acc, test_acc: Accuracy (0..1) at those steps.
         stop_step: Step at which training stopped early, or ``None``.
-        stop_reason: Why it stopped (``"non-finite loss"``, ...), or ``None``.
+        stop_reason: Why it stopped: ``"non-finite loss"``, ``"non-finite gradient norm"``,
+            ``"interrupted"`` (Ctrl-C: :func:`train` returns the partial history) or
+            ``"exception: <type>"`` (the exception is re-raised with this history as its
+            ``history`` attribute); ``None`` if it ran to the end.
     """
 
     step: list[int] = field(default_factory=list)
@@ -73,7 +84,7 @@ class History:
     @property
     def diverged(self) -> bool:
         """True if training stopped on a non-finite value."""
-        return self.stop_step is not None
+        return (self.stop_reason or "").startswith("non-finite")
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -81,7 +92,8 @@ class History:
     def __repr__(self) -> str:
         last = f"loss {self.loss[-1]:.4g}" if self.loss else "no step"
         acc = f", test acc {self.test_acc[-1]:.3f}" if self.test_acc else ""
-        stop = f", stopped at step {self.stop_step}: {self.stop_reason}" if self.diverged else ""
+        stop = (f", stopped at step {self.stop_step}: {self.stop_reason}"
+                if self.stop_step is not None else "")
         return f"History({len(self.step)} steps, {last}{acc}{stop})"
 
 
@@ -395,7 +407,7 @@ def train(
         bar = tqdm(total=total, desc="train", leave=False, file=sys.stderr)
     model.train()
     order = torch.randperm(n, generator=gen)
-    pos = 0
+    pos = step = 0
     try:
         for step in range(1, total + 1):
             if pos + batch_size > n:
@@ -409,9 +421,9 @@ def train(
                 hist.stop_step, hist.stop_reason = step, "non-finite loss"
                 break
             loss.backward()
+            norm = _clip(params, clip_norm)
             for cb in callbacks:
                 cb.on_after_backward(step, model, opt)
-            norm = float(nn.utils.clip_grad_norm_(params, clip_norm or math.inf))
             if not math.isfinite(norm):
                 hist.stop_step, hist.stop_reason = step, "non-finite gradient norm"
                 break
@@ -426,6 +438,21 @@ def train(
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(loss=f"{value:.3f}", refresh=False)
+    except BaseException as exc:
+        interrupted = isinstance(exc, KeyboardInterrupt)
+        hist.stop_step = step
+        hist.stop_reason = "interrupted" if interrupted else f"exception: {type(exc).__name__}"
+        _notify(callbacks, "on_exception", exc, hist)
+        _notify(callbacks, "on_train_end", hist)  # e.g. a Tracker removes its hooks
+        if not interrupted:
+            try:
+                exc.history = hist  # the partial History travels with the exception
+            except AttributeError:
+                pass
+            raise
+        warnings.warn(f"train() interrupted at step {step}: returning the partial history",
+                      stacklevel=2)
+        return hist
     finally:
         if bar is not None:
             bar.close()
@@ -435,6 +462,38 @@ def train(
         cb.on_train_end(hist)
     model.train(was_training)
     return hist
+
+
+def _clip(params: list[Tensor], clip_norm: float | None) -> float:
+    """Total gradient norm before clipping, in float64: finite gradients beyond 1e19 would
+    overflow a float32 sum of squares and be called non-finite. Clips in place only if
+    ``clip_norm`` is set and the norm is finite (scaling by a NaN would erase where the
+    NaN came from)."""
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return 0.0
+    by_device: dict[torch.device, list[Tensor]] = {}
+    for g in grads:
+        by_device.setdefault(g.device, []).append(g)
+    norms = [n.to(grads[0].device) for gs in by_device.values()
+             for n in torch._foreach_norm(gs, 2.0, dtype=torch.float64)]
+    norm = torch.linalg.vector_norm(torch.stack(norms))
+    if clip_norm is not None and bool(torch.isfinite(norm)):
+        # scale by torch's own float32 norm where it is finite: the same steps as
+        # nn.utils.clip_grad_norm_, so clipped runs keep their numbers
+        norm32 = nn.utils.get_total_norm(grads)
+        nn.utils.clip_grads_with_norm_(params, clip_norm,
+                                       norm32 if bool(torch.isfinite(norm32)) else norm)
+    return float(norm)
+
+
+def _notify(callbacks: Sequence[Callback], hook: str, *args) -> None:
+    """Call ``hook`` on every callback while an exception is already on its way out."""
+    for cb in callbacks:
+        try:
+            getattr(cb, hook)(*args)
+        except Exception as err:  # must not hide the exception being handled
+            warnings.warn(f"{type(cb).__name__}.{hook} failed: {err!r}", stacklevel=3)
 
 
 def _evaluate(model: nn.Module, ds: Dataset, step: int, hist: History) -> None:

@@ -2,14 +2,19 @@
 
 Run by hand (not collected by pytest)::
 
-    python tests/bench_tracker.py [--blocks 150] [--steps 3]
+    python tests/bench_tracker.py [--sizes 64x32,256x128,1024x128] [--threads 1,2]
+                                  [--seconds 20] [--steps 3] [--baseline 81fa45c]
 
-One thread, batch 128, SGD, width 256, random data. Every mode keeps its own model
-(hooks attached once), and the run is cut into blocks of ``--steps`` training steps;
-within each block the modes run in a fresh random order, so that the noise of a
-shared machine hits them all alike. Time is the thread's CPU time. For each mode it
-prints the median time per step and the median (and quartiles) of the per-block ratio
-to the plain loop.
+For each width x batch and thread count: SGD on random data. Every mode keeps its own
+model (hooks attached once), and the run is cut into blocks of ``--steps`` training
+steps; within each block the modes run in a fresh random order, so that the noise of a
+shared machine hits them all alike. A configuration runs about ``--seconds``. Time is
+wall-clock (with 2 threads the CPU time of one thread would miss the other). For each
+mode it prints the median time per step and the median (and quartiles) of the
+per-block ratio to the plain loop, then one table of all ratios side by side.
+``--baseline REV`` adds the Tracker of that git revision (its own package, extracted
+to a temporary folder) as the mode ``tracker@REV``. ``--modes`` picks modes by name
+(default: plain, tracker, the baseline, floor: capture+1pass).
 
 Modes: the Tracker with its default statistics; ``weights=False``; ``every=10``
 (statistics on one step in ten, the rest cost nothing); a naive forward
@@ -25,8 +30,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
+import math
+import pathlib
 import random
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 import warnings
 
@@ -38,22 +49,34 @@ import gradcourse as gc
 LOSS = nn.CrossEntropyLoss()
 
 
-def make(seed: int = 0):
-    model = gc.MLP(256, 10, depth=19, width=256, activation="tanh", init="xavier_uniform",
-                   seed=seed)
+def make(width: int, package=gc, seed: int = 0):
+    model = package.MLP(width, 10, depth=19, width=width, activation="tanh",
+                        init="xavier_uniform", seed=seed)
     return model, torch.optim.SGD(model.parameters(), lr=0.01)
 
 
 def run_steps(model, opt, X, y, k: int, mode_block) -> float:
     with mode_block():
-        start = time.thread_time()
+        start = time.perf_counter()
         for _ in range(k):
             opt.zero_grad(set_to_none=True)
             loss = LOSS(model(X), y)
             loss.backward()
             opt.step()
             loss.item()
-        return (time.thread_time() - start) / k
+        return (time.perf_counter() - start) / k
+
+
+def load_baseline(rev: str, into: str):
+    """The ``gradcourse`` package of git revision ``rev``, imported as ``gc_<rev>``."""
+    root = pathlib.Path(__file__).resolve().parents[1]
+    name = f"gc_{rev}"
+    tar = subprocess.run(["git", "-C", str(root), "archive", rev, "gradcourse"], check=True,
+                         capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", into], input=tar, check=True)
+    pathlib.Path(into, "gradcourse").rename(pathlib.Path(into, name))
+    sys.path.insert(0, into)
+    return importlib.import_module(name)
 
 
 @contextlib.contextmanager
@@ -115,40 +138,72 @@ MODES = {  # name -> (set-up entered once, context entered around every block)
 }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--blocks", type=int, default=150)
-    parser.add_argument("--steps", type=int, default=3, help="training steps per block")
-    args = parser.parse_args()
-    torch.set_num_threads(1)
-    warnings.filterwarnings("ignore", message="Anomaly Detection has been enabled")
+def bench(width: int, batch: int, threads: int, modes: dict, seconds: float,
+          steps: int) -> dict[str, list[float]]:
+    """Per mode, the time per step of each block (all modes in random order per block)."""
+    torch.set_num_threads(threads)
     gen = torch.Generator().manual_seed(0)
-    X = torch.randn(128, 256, generator=gen)
-    y = torch.randint(0, 10, (128,), generator=gen)
+    X = torch.randn(batch, width, generator=gen)
+    y = torch.randint(0, 10, (batch,), generator=gen)
     with contextlib.ExitStack() as stack:
         runs = {}
-        for name, (setup, block) in MODES.items():
-            model, opt = make()
+        for name, (setup, block, package) in modes.items():
+            model, opt = make(width, package)
             stack.enter_context(setup(model, opt))
             runs[name] = (model, opt, block)
-            run_steps(model, opt, X, y, 5, block)  # warm-up
+            run_steps(model, opt, X, y, 2, block)  # warm-up
+        per_block = sum(run_steps(m, o, X, y, steps, b) * steps for m, o, b in runs.values())
+        blocks = max(8, math.ceil(seconds / per_block))
         times: dict[str, list[float]] = {name: [] for name in runs}
         rng = random.Random(0)
-        for b in range(args.blocks):
+        for _ in range(blocks):
             order = list(runs)
             rng.shuffle(order)
             for name in order:
                 model, opt, block = runs[name]
-                times[name].append(run_steps(model, opt, X, y, args.steps, block))
-            if (b + 1) % 25 == 0:
-                print(f"  block {b + 1}/{args.blocks}", flush=True)
-    plain = times["plain"]
-    print(f"\n{'mode':24s} {'ms/step':>8s} {'ratio':>7s}  {'quartiles':>13s}")
-    for name, ts in times.items():
-        ratios = [t / p for t, p in zip(ts, plain, strict=True)]
-        q1, _, q3 = statistics.quantiles(ratios, n=4)
-        print(f"{name:24s} {1e3 * statistics.median(ts):8.2f} {statistics.median(ratios):7.3f}"
-              f"  {q1:6.3f}-{q3:.3f}")
+                times[name].append(run_steps(model, opt, X, y, steps, block))
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="64x32,256x128,1024x128", help="width x batch, ...")
+    parser.add_argument("--threads", default="1,2")
+    parser.add_argument("--seconds", type=float, default=20.0, help="per configuration")
+    parser.add_argument("--steps", type=int, default=3, help="training steps per block")
+    parser.add_argument("--baseline", default=None, help="git revision to compare with")
+    parser.add_argument("--modes", default="plain,tracker,floor: capture+1pass")
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore", message="Anomaly Detection has been enabled")
+    names = [m.strip() for m in args.modes.split(",")]
+    modes = {name: (*MODES[name], gc) for name in names}
+    tmp = tempfile.TemporaryDirectory()
+    if args.baseline:
+        old = load_baseline(args.baseline, tmp.name)
+        modes[f"tracker@{args.baseline}"] = (lambda m, o: old.Tracker(m, optimizer=o),
+                                             contextlib.nullcontext, old)
+    table: dict[tuple[int, int, int], dict[str, float]] = {}
+    for size in args.sizes.split(","):
+        width, batch = map(int, size.split("x"))
+        for threads in map(int, args.threads.split(",")):
+            times = bench(width, batch, threads, modes, args.seconds, args.steps)
+            plain = times["plain"]
+            print(f"\nwidth {width}, batch {batch}, {threads} thread(s), {len(plain)} blocks")
+            print(f"{'mode':24s} {'ms/step':>8s} {'ratio':>7s}  {'quartiles':>13s}")
+            row = table[width, batch, threads] = {}
+            for name, ts in times.items():
+                ratios = [t / p for t, p in zip(ts, plain, strict=True)]
+                q1, _, q3 = statistics.quantiles(ratios, n=4)
+                row[name] = statistics.median(ratios)
+                print(f"{name:24s} {1e3 * statistics.median(ts):8.2f} {row[name]:7.3f}"
+                      f"  {q1:6.3f}-{q3:.3f}", flush=True)
+            row["plain ms"] = 1e3 * statistics.median(plain)
+    cols = [c for c in next(iter(table.values())) if c != "plain"]
+    print("\nmedian ratio to plain (plain in ms/step)")
+    print(f"{'width/batch thr':16s}" + "".join(f"{c[:22]:>24s}" for c in cols))
+    for (width, batch, threads), row in table.items():
+        print(f"{f'{width}/{batch}':10s} {threads:>5d}" + "".join(f"{row[c]:24.3f}" for c in cols))
+    tmp.cleanup()
 
 
 if __name__ == "__main__":

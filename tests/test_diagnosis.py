@@ -125,3 +125,50 @@ def test_glorot_bengio_fig7_backprop_gradients():
         assert low < measured[0] < high, (init, measured)
         assert np.all(np.diff(measured) > 0)  # falls toward the input in both
         np.testing.assert_allclose(measured, predicted, rtol=0.1)
+
+
+# -- issue 15 -----------------------------------------------------------------------------
+
+def test_case10_diagnose_leaves_buffers_and_rng_alone(batch):
+    model = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.BatchNorm1d(32),
+                                torch.nn.ReLU(), torch.nn.Dropout(0.5), torch.nn.Linear(32, 10))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    rng = torch.get_rng_state()
+    gc.diagnose(model, *batch)
+    assert torch.equal(torch.get_rng_state(), rng)
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, before[k]), k
+    assert model.training
+
+
+def test_case11_small_batch_gives_a_warning_not_a_dead_verdict(batch):
+    X, y = batch
+    for seed in range(4):
+        model = gc.MLP(64, 10, depth=3, width=64, activation="relu", seed=seed)
+        with pytest.warns(UserWarning, match="too small"):
+            report = gc.diagnose(model, X[:1], y[:1])
+        assert "dead" not in report.kinds()
+
+
+def test_case11_all_nan_history_is_not_healthy(batch):
+    model = gc.MLP(64, 10, depth=3, width=32, seed=0)
+    X = batch[0].clone()
+    X[0, 0] = math.nan
+    with Tracker(model) as tr:
+        torch.nn.functional.cross_entropy(model(X), batch[1]).backward()
+        tr.step()
+    by_history = diagnosis.diagnose_history(tr.history, lang="en")
+    by_tracker = diagnosis.Report.from_tracker(tr, lang="en")
+    assert by_history.kinds() == by_tracker.kinds() == ["nonfinite"]
+    assert by_history.verdicts[0].layer == by_tracker.verdicts[0].layer == 1
+
+
+def test_case11_leaky_relu_is_never_dead_by_either_path(batch):
+    model = gc.MLP(64, 10, depth=3, width=32, activation="leaky_relu", bias_init=-1000.0, seed=0)
+    with Tracker(model) as tr:
+        torch.nn.functional.cross_entropy(model(batch[0]), batch[1]).backward()
+        tr.step()
+    assert tr.summary()[1]["dead_frac"] > 0.5  # inactive, but leaky units still learn
+    assert "dead" not in diagnosis.diagnose_history(tr.history).kinds()
+    assert "dead" not in diagnosis.Report.from_tracker(tr).kinds()
+    assert "dead" not in gc.diagnose(model, *batch).kinds()

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from gradcourse import initializers, theory
+from gradcourse import activations, initializers, theory
 
 
 @pytest.mark.parametrize("s", [0.25, 0.5, 0.9, 1.0])
@@ -61,3 +61,53 @@ def test_bad_widths_raise():
         theory.forward_variance("he_normal", "relu", [10, 10])
     with pytest.raises(ValueError):
         theory.fixed_point("tanh", 0.0)
+
+
+# -- issue 15, case 13: the ReLU family, kinks, keyword arguments, validation ----------------
+
+def test_relu_family_closed_forms():
+    assert theory.critical_sigma_w2("leaky_relu") == pytest.approx(2 / (1 + 0.01**2), rel=1e-12)
+    assert theory.critical_sigma_w2("leaky_relu", negative_slope=0.2) == pytest.approx(2 / 1.04)
+    assert theory.chi1("relu", 2.1) == pytest.approx(1.05, rel=1e-12)  # q* = inf, chi1 is not
+    assert math.isinf(theory.fixed_point("relu", 2.1))
+    assert theory.chi1("leaky_relu", 1.0, negative_slope=0.5) == pytest.approx(0.625)
+    assert theory.fixed_point("relu", 1.0, 0.5) == pytest.approx(1.0)  # 0.5 / (1 - 1/2)
+
+
+def test_selu_critical_point_agrees_with_its_chi1():
+    s = theory.critical_sigma_w2("selu")
+    left, right = 1.0507009873554805 * 1.6732632423543772, 1.0507009873554805
+    assert s == pytest.approx(2 / (left**2 + right**2), rel=1e-9)
+    assert theory.chi1("selu", s) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_activation_kwargs_reach_the_expectations():
+    fwd = theory.forward_variance("normal", "leaky_relu", [10, 10, 10, 2], std=10**-0.5,
+                                  act_kwargs={"negative_slope": 0.5})
+    assert fwd[1] == pytest.approx(fwd[0] * (1 + 0.25) / 2, rel=1e-9)
+    assert theory.chi1("elu", 0.5, 0.1, alpha=0.5) != theory.chi1("elu", 0.5, 0.1)
+
+
+@pytest.mark.parametrize("kwargs", [{"method": "exact"}, {"of": "output"}])
+def test_unknown_method_or_of_raise(kwargs):
+    with pytest.raises(ValueError, match=r"method|of"):
+        theory.forward_variance("he_normal", "relu", [4, 4, 2], **kwargs)
+    if "method" in kwargs:
+        with pytest.raises(ValueError, match="method"):
+            theory.backward_variance("he_normal", "relu", [4, 4, 2], **kwargs)
+
+
+def test_unknown_activation_raises():
+    with pytest.raises(ValueError, match="Unknown activation"):
+        theory.chi1("rellu", 2.0)
+
+
+@pytest.mark.parametrize("sigma_b2", [0.0, 0.05, 0.3])
+@pytest.mark.parametrize("activation", activations.available())
+def test_chi1_is_one_at_every_critical_point(activation, sigma_b2):
+    try:
+        s = theory.critical_sigma_w2(activation, sigma_b2)
+    except ValueError as err:  # a clear refusal, only where there is no stable point
+        assert activation == "gelu" and "no critical point" in str(err)
+        return
+    assert theory.chi1(activation, s, sigma_b2) == pytest.approx(1.0, abs=1e-5)

@@ -190,7 +190,7 @@ def test_no_hook_survives_an_exception():
     model = gc.MLP(32, 5, depth=3, width=16, seed=0)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     with pytest.raises(RuntimeError, match="boom"), Tracker(model, optimizer=opt):
-        assert _hook_count(model) == 4  # 3 activations + layer 1's Linear (its input)
+        assert _hook_count(model) == 6  # 3 activations, layer 1's Linear, the model (2)
         model(torch.randn(4, 32)).sum().backward()
         raise RuntimeError("boom")
     assert _hook_count(model) == 0
@@ -232,3 +232,4 @@ def test_histograms_on_demand():
     for h in tr.histograms:
         assert len(h["counts"]) == 20 and len(h["edges"]) == 21
         assert sum(h["counts"]) == (64 * 24)
+

@@ -116,12 +116,14 @@ plots.spanish_axes(fig)
 # ----------
 #
 # ReLU + He y tanh + Xavier, las combinaciones coherentes del curso, aprenden a
-# las dos profundidades con todas las semillas. ReLU + Xavier funciona con 3
-# capas pero se hunde con 12: cada capa ReLU divide por 2 la varianza de la
-# señal, y en 12 capas el factor es :math:`2^{-12}`. No todas las parejas
-# «incoherentes» fracasan: tanh + He (2/n) aprende casi tan bien como tanh +
-# Xavier, porque la saturación de tanh acota la señal que una varianza algo
-# mayor de lo debido haría crecer. La inicialización arbitraria
+# las dos profundidades (con 12 capas, ReLU + He aprende más despacio y cambia
+# más de una semilla a otra, pero ninguna se queda en el azar). ReLU + Xavier
+# funciona con 3 capas pero se hunde con 12: cada capa ReLU divide por 2 la
+# varianza de la señal, y en 12 capas el factor es :math:`2^{-12}`.
+#
+# No todas las parejas «incoherentes» fracasan: tanh + He (2/n) aprende tan
+# bien como tanh + Xavier, porque la saturación de tanh acota la señal que una
+# varianza mayor de lo debido haría crecer. La inicialización arbitraria
 # :math:`\mathcal{N}(0;\, 0{,}01^2)` fracasa en todas las casillas: con 32
 # entradas cada capa multiplica la amplitud de la señal por
 # :math:`0{,}01\sqrt{32} \approx 0{,}06`, y se apaga antes de llegar a la
@@ -137,8 +139,8 @@ plots.spanish_axes(fig)
 # Comprobación
 # ------------
 #
-# Esta celda comprueba, sobre las medianas y los extremos de las cinco
-# semillas, las conclusiones que acabas de leer. Al construir el sitio se
+# Esta celda comprueba, sobre las medianas de las cinco semillas (y la peor
+# semilla donde la conclusión habla de todas), lo que acabas de leer. Al construir el sitio se
 # ejecuta: si alguna deja de cumplirse, la construcción falla.
 
 shallow, deep = DEPTHS.index(3), DEPTHS.index(12)
@@ -152,9 +154,10 @@ for name, (d, a, i) in {"ReLU + He, 12 capas": (deep, r, he),
                         "sigmoide + He, 3 capas": (shallow, s, he)}.items():
     print(f"{name}: mediana {acc[d, a, i]:.2f} "
           f"(entre {lo[d, a, i]:.2f} y {hi[d, a, i]:.2f})")
-assert lo[:, r, he].min() > 0.4 and lo[:, t, xavier].min() > 0.7  # coherentes
+assert acc[:, r, he].min() > 0.5 and acc[:, t, xavier].min() > 0.75
+assert lo[:, r, he].min() > 0.2  # todas las semillas aprenden algo
 assert acc[shallow, r, xavier] > 0.8 and acc[deep, r, xavier] < 0.35
-assert acc[deep, r, he] > acc[deep, r, xavier] + 0.3
+assert acc[deep, r, he] > acc[deep, r, xavier] + 0.25
 assert acc[:, t, he].min() > 0.7  # tanh + He también aprende
 assert hi[:, :, small].max() < 0.2  # N(0; 0,01²): el azar
 assert acc[:, s, :].max() < 0.4 and acc[deep, s, :].max() < 0.2  # sigmoide

@@ -5,63 +5,80 @@ Leer las señales: una red sana y una rota
 Antes de esperar a que la pérdida no baje, se puede mirar dentro de la red: la
 desviación típica del gradiente por capa y el cociente actualización/dato
 :math:`\\operatorname{std}(\\Delta W)/\\operatorname{std}(W)`. Comparamos una red
-sana y una rota con :class:`~gradcourse.tracking.Tracker` y dejamos que
-:func:`~gradcourse.diagnosis.diagnose` emita su veredicto.
+sana y una rota con :class:`~gradcourse.tracking.Tracker`, con cinco semillas,
+y dejamos que :func:`~gradcourse.diagnosis.diagnose` emita su veredicto.
 """
 
 # %%
 # Dos redes de 8 capas
 # --------------------
 #
-# La sana usa ReLU con He; la rota, sigmoide con la inicialización estándar
-# :math:`\mathcal{U}[-1/\sqrt{n}, 1/\sqrt{n}]`. Mismo ancho (64), misma tasa de
-# aprendizaje (0,05), mismos 300 pasos de SGD. El diagnóstico se hace con un
-# solo lote de 256 dígitos, antes de entrenar: no hace falta esperar.
+# La sana usa ReLU con He; la rota, sigmoide con la inicialización por defecto
+# de PyTorch, :math:`\mathcal{U}[-1/\sqrt{n}, 1/\sqrt{n}]` (la heurística
+# «estándar» que critican Glorot y Bengio). Mismo ancho (64), misma tasa de
+# aprendizaje (0,05), mismos 200 pasos de SGD. El diagnóstico se hace con un
+# solo lote de 256 dígitos, antes de entrenar: no hace falta esperar. Abajo se
+# imprime el de la semilla 0.
+
+import textwrap
+
+import matplotlib.pyplot as plt
+import numpy as np
 
 import gradcourse as gc
 from gradcourse import plots
-from gradcourse.diagnosis import diagnose
-from gradcourse.tracking import Tracker
 
+plots.use_style()
+DEPTH, STEPS, SEEDS = 8, 200, 5
 data = gc.digits()
 X, y = data.X_train[:256], data.y_train[:256]
 CONFIGS = {"sana: ReLU + He": dict(activation="relu", init="he_normal"),
-           "rota: sigmoide + estándar": dict(activation="sigmoid", init="glorot_standard")}
+           "rota: sigmoide + por defecto": dict(activation="sigmoid",
+                                               init="glorot_standard")}
+histories = {label: [] for label in CONFIGS}
+seed0 = {}  # el Tracker de la semilla 0 de cada red, para el mapa de calor
 
-reports, trackers, histories = {}, {}, {}
-for label, cfg in CONFIGS.items():
-    model = gc.MLP(data.in_features, data.n_classes, depth=8, width=64, seed=0, **cfg)
-    reports[label] = diagnose(model, X, y)
-    print(f"== {label} ==")
-    print(reports[label])
-    trackers[label] = Tracker(model, every=10)
-    histories[label] = gc.train(model, data, lr=0.05, steps=300, seed=0,
-                                callbacks=[trackers[label]])
-    print(histories[label], "\n")
+
+def train(label):
+    def experiment(seed):
+        model = gc.MLP(data.in_features, data.n_classes, depth=DEPTH, width=64,
+                       seed=seed, **CONFIGS[label])
+        before = gc.diagnose(model, X, y)
+        tracker = gc.Tracker(model, every=10)
+        h = gc.train(model, data, lr=0.05, steps=STEPS, seed=seed,
+                     callbacks=[tracker])
+        histories[label].append(h)
+        if seed == 0:
+            seed0[label] = (before, tracker)
+        frame = tracker.to_frame()
+        grad = frame.pivot(index="step", columns="layer", values="grad_std")
+        return {"healthy_before": before.healthy,
+                "vanishing": "vanishing" in before.kinds(),
+                "healthy_after": gc.diagnose(model, X, y).healthy,
+                "update_ratio": frame.groupby("layer").update_ratio.median(),
+                "grad_gap": (grad[DEPTH] / grad[1]).median(),
+                "final_acc": h.test_acc[-1]}
+    return experiment
+
+
+runs = {label: gc.over_seeds(train(label), seeds=SEEDS) for label in CONFIGS}
+for label, (report, _) in seed0.items():
+    print(f"== {label} (semilla 0) ==")
+    for line in str(report).splitlines():
+        print(textwrap.fill(line, width=78, subsequent_indent="    "))
 
 # %%
 # La pérdida
 # ----------
 #
-# La curva de la red rota no baja de :math:`\ln 10 \approx 2{,}3`: el síntoma
-# «la pérdida no cambia» de la diapositiva «Señales prácticas». Las figuras
-# siguientes dicen por qué.
+# Mediana de las cinco semillas (línea) y su rango (banda). La curva de la red
+# rota no baja de :math:`\ln 10 \approx 2{,}3`: el síntoma «la pérdida no
+# cambia» de la diapositiva «Señales prácticas». Las figuras siguientes dicen
+# por qué.
 
-fig = plots.loss_curves(histories)
-
-# %%
-# El gradiente por capa y por paso
-# --------------------------------
-#
-# Mapa de :math:`\log_{10}` de la desviación típica de :math:`\partial L/\partial z`
-# (capa 1 abajo). En la red sana el color es uniforme en todas las capas; en la
-# rota hay seis órdenes de magnitud entre la capa 8 y la capa 1, durante todo
-# el entrenamiento.
-
-for label, tracker in trackers.items():
-    fig = plots.stat_heatmap(tracker.history, "grad_std")
-    fig.axes[0].set_title(label)
-    fig.tight_layout()
+fig, ax = plt.subplots(figsize=(plots.FIG_WIDTH, 3.2))
+plots.loss_curves(histories, ax=ax)
+ax.set(yscale="log")
 
 # %%
 # El cociente actualización/dato
@@ -70,38 +87,92 @@ for label, tracker in trackers.items():
 # La regla práctica (Karpathy) es que cada paso cambie los pesos en torno a una
 # milésima de su tamaño: :math:`\operatorname{std}(\Delta W)/\operatorname{std}(W)
 # \approx 10^{-3}` (línea discontinua). Por debajo de :math:`10^{-5}`, una capa
-# está congelada.
+# está congelada. Para cada capa, la mediana a lo largo del entrenamiento;
+# línea y banda: mediana y rango de las cinco semillas.
 
-for label, tracker in trackers.items():
-    fig = plots.update_ratios(tracker.history)
-    fig.axes[0].set_title(label)
-    fig.tight_layout()
+colors = {"sana: ReLU + He": plots.color("healthy"),
+          "rota: sigmoide + por defecto": plots.color("vanishing")}
+layers = np.arange(1, DEPTH + 1)
+fig, ax = plt.subplots(figsize=(plots.FIG_WIDTH, 3.4))
+for label, r in runs.items():
+    plots.band(ax, layers, r["update_ratio"], label=label, color=colors[label],
+               marker="o")
+ax.axhline(1e-3, color="black", ls="--", lw=1, label="regla 10⁻³")
+ax.set(yscale="log", ylabel="std(ΔW) / std(W)",
+       title="Cuánto cambia cada capa en un paso")
+plots.layer_axis(ax)
+ax.legend()
+fig.tight_layout()
+
+# %%
+# El gradiente por capa y por paso, en la red sana
+# ------------------------------------------------
+#
+# Mapa de :math:`\log_{10}` de la desviación típica de
+# :math:`\partial L/\partial z` (capa 1 abajo), semilla 0. En la red sana el
+# color es uniforme en todas las capas...
+
+fig = plots.stat_heatmap(seed0["sana: ReLU + He"][1].history, "grad_std")
+fig.axes[0].set_title("sana: ReLU + He")
+fig.axes[1].set_ylabel("log₁₀ std de ∂L/∂z")
+
+# %%
+# ... y en la rota
+# ----------------
+#
+# ... en la rota hay más de cinco órdenes de magnitud entre la capa 8 y la
+# capa 1, durante todo el entrenamiento.
+
+fig = plots.stat_heatmap(seed0["rota: sigmoide + por defecto"][1].history,
+                         "grad_std")
+fig.axes[0].set_title("rota: sigmoide + por defecto")
+fig.axes[1].set_ylabel("log₁₀ std de ∂L/∂z")
 
 # %%
 # Conclusión
 # ----------
 #
 # En la red sana todas las capas se actualizan cerca de la milésima por paso y
-# :func:`~gradcourse.diagnosis.diagnose` no encuentra nada. En la rota, la capa
-# más cercana a la salida se actualiza a ese ritmo pero la capa 1 lo hace
-# cientos de miles de veces más despacio: está congelada, y el diagnóstico,
-# hecho antes de entrenar, ya lo decía («vanishing»). Mirar las estadísticas internas detecta
-# el problema en el primer paso, mucho antes que la curva de pérdida.
-
-median_ratio = {label: tr.to_frame().groupby("layer").update_ratio.median().to_numpy()
-                for label, tr in trackers.items()}
-for label, ratios in median_ratio.items():
-    print(f"{label}: mediana de std(ΔW)/std(W) por capa = "
-          + ", ".join(f"{r:.1e}" for r in ratios))
-healthy, broken = CONFIGS
-assert reports[healthy].healthy and diagnose(trackers[healthy].model, X, y).healthy
-assert "vanishing" in reports[broken].kinds()
-assert ((3e-4 < median_ratio[healthy]) & (median_ratio[healthy] < 3e-2)).all()
-assert median_ratio[broken][0] < 1e-6 and median_ratio[broken][-1] > 1e-4
-assert histories[healthy].test_acc[-1] > 0.9 and histories[broken].test_acc[-1] < 0.2
-
-# %%
+# :func:`~gradcourse.diagnosis.diagnose` no encuentra nada, antes y después de
+# entrenar. En la rota, la capa más cercana a la salida se actualiza a un
+# ritmo razonable, pero la capa 1 lo hace cientos de miles de veces más
+# despacio: está congelada, y el diagnóstico, hecho
+# antes de entrenar, ya lo decía (desaparición del gradiente, *vanishing*).
+# Mirar las estadísticas internas detecta el problema en el primer paso,
+# mucho antes que la curva de pérdida.
+#
 # Este ejemplo acompaña a :doc:`/clase/13-senales-practicas` y a
 # :doc:`/clase/14-puente-notebook`.
 
-# sphinx_gallery_thumbnail_number = 5
+# %%
+# Comprobación
+# ------------
+#
+# Esta celda comprueba la conclusión con las cinco semillas de cada red: el
+# veredicto del diagnóstico en todas, los cocientes por capa en la peor y la
+# exactitud final. Al construir el sitio se ejecuta: si deja de cumplirse, la
+# construcción falla.
+
+healthy, broken = runs.values()
+for label, r in runs.items():
+    lo, hi = r.range("update_ratio")
+    print(f"{label}: std(ΔW)/std(W)")
+    print(f"  capa 1 entre {lo[0]:.1e} y {hi[0]:.1e}, "
+          f"capa {DEPTH} entre {lo[-1]:.1e} y {hi[-1]:.1e}")
+    print(f"  exactitud final entre {r.range('final_acc')[0]:.2f} y "
+          f"{r.range('final_acc')[1]:.2f}")
+print(f"rota: gradiente capa {DEPTH} / capa 1 (mediana de los pasos) al "
+      f"menos {broken['grad_gap'].min():.1e}")
+assert healthy["healthy_before"].all() and healthy["healthy_after"].all()
+assert broken["vanishing"].all()
+assert (healthy.range("update_ratio")[0] > 3e-4).all()
+assert (healthy.range("update_ratio")[1] < 3e-2).all()
+lo, hi = broken.range("update_ratio")
+frozen = broken["update_ratio"][:, -1] / broken["update_ratio"][:, 0]
+print(f"rota: capa {DEPTH} / capa 1 en std(ΔW)/std(W): al menos "
+      f"{frozen.min():.1e}")
+assert hi[0] < 1e-6 and lo[-1] > 1e-4 and frozen.min() > 1e5
+assert broken["grad_gap"].min() > 1e5
+assert healthy.range("final_acc")[0] > 0.85 and broken.range("final_acc")[1] < 0.2
+
+# sphinx_gallery_thumbnail_number = 2

@@ -98,9 +98,9 @@ def _check(method: str, of: str = "preactivation") -> None:
         raise ValueError(f"of must be 'preactivation' or 'activation', got {of!r}")
 
 
-def _init_kwargs(init_kwargs: dict, act_kwargs: dict) -> dict:
-    """He's gain needs Leaky ReLU's slope (He et al. 2015, eq. 15)."""
-    if "negative_slope" in act_kwargs:
+def _init_kwargs(scheme: str, init_kwargs: dict, act_kwargs: dict) -> dict:
+    """He's gain needs Leaky ReLU's slope (He et al. 2015, eq. 15); no other scheme takes it."""
+    if "negative_slope" in act_kwargs and initializers.takes_activation(scheme):
         return {"negative_slope": act_kwargs["negative_slope"], **init_kwargs}
     return init_kwargs
 
@@ -130,7 +130,7 @@ def forward_variance(scheme: str, activation: str, widths, input_var: float = 1.
     widths = _check_widths(widths)
     _check(method, of)
     akw = dict(act_kwargs or {})
-    ikw = _init_kwargs(init_kwargs, akw)
+    ikw = _init_kwargs(scheme, init_kwargs, akw)
     slope2 = float(activations.derivative(activation, torch.zeros(1, dtype=torch.float64),
                                           **akw)) ** 2
     out, second = [], input_var
@@ -163,7 +163,7 @@ def backward_variance(scheme: str, activation: str, widths, input_var: float = 1
     akw = dict(act_kwargs or {})
     q = forward_variance(scheme, activation, widths, input_var, method, act_kwargs=akw,
                          **init_kwargs)
-    ikw = _init_kwargs(init_kwargs, akw)
+    ikw = _init_kwargs(scheme, init_kwargs, akw)
     slope2 = float(activations.derivative(activation, torch.zeros(1, dtype=torch.float64),
                                           **akw)) ** 2
     var, out = output_grad_var, []

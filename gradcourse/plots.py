@@ -77,7 +77,8 @@ _L = {
            "weight_grad_norm": "‖∂L/∂W‖", "dead_frac": "dead fraction",
            "sat_frac": "saturated fraction", "update_ratio": "std(ΔW) / std(W)"},
 }
-_SAT_X = {"tanh": math.atanh(0.97), "sigmoid": 2 * math.atanh(0.97)}  # |x| beyond: f' < 6 % of max
+# |x| beyond which the tracker counts a unit as saturated (f' < 6 % of its maximum)
+_SAT_X = {"tanh": math.atanh(activations.SATURATION), "sigmoid": 2 * math.atanh(activations.SATURATION)}
 
 
 def style() -> dict[str, Any]:

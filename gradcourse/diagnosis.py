@@ -77,7 +77,7 @@ _SECTION = {"vanishing": "El problema de los gradientes", "exploding": "El probl
 
 _TEXT = {
     "es": {
-        "vanishing": ("El gradiente se desvanece hacia la entrada",
+        "vanishing": ("El gradiente desaparece hacia la entrada",
                       "Usa Xavier (Glorot) con tanh o He con ReLU; evita la sigmoide en redes "
                       "profundas; BatchNorm o conexiones residuales ayudan."),
         "exploding": ("El gradiente explota",

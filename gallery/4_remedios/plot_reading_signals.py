@@ -35,7 +35,6 @@ X, y = data.X_train[:256], data.y_train[:256]
 CONFIGS = {"sana: ReLU + He": dict(activation="relu", init="he_normal"),
            "rota: sigmoide + por defecto": dict(activation="sigmoid",
                                                init="glorot_standard")}
-histories = {label: [] for label in CONFIGS}
 seed0 = {}  # el Tracker de la semilla 0 de cada red, para el mapa de calor
 
 
@@ -47,7 +46,6 @@ def train(label):
         tracker = gc.Tracker(model, every=10)
         h = gc.train(model, data, lr=0.05, steps=STEPS, seed=seed,
                      callbacks=[tracker])
-        histories[label].append(h)
         if seed == 0:
             seed0[label] = (before, tracker)
         frame = tracker.to_frame()
@@ -57,7 +55,7 @@ def train(label):
                 "healthy_after": gc.diagnose(model, X, y).healthy,
                 "update_ratio": frame.groupby("layer").update_ratio.median(),
                 "grad_gap": (grad[DEPTH] / grad[1]).median(),
-                "final_acc": h.test_acc[-1]}
+                "loss": h.loss, "final_acc": h.test_acc[-1]}
     return experiment
 
 
@@ -76,9 +74,16 @@ for label, (report, _) in seed0.items():
 # cambia» de la diapositiva «Señales prácticas». Las figuras siguientes dicen
 # por qué.
 
+colors = {"sana: ReLU + He": plots.color("healthy"),
+          "rota: sigmoide + por defecto": plots.color("vanishing")}
 fig, ax = plt.subplots(figsize=(plots.FIG_WIDTH, 3.2))
-plots.loss_curves(histories, ax=ax)
-ax.set(yscale="log")
+for label, r in runs.items():
+    plots.band(ax, np.arange(1, STEPS + 1), r["loss"], label=label,
+               color=colors[label])
+ax.axhline(np.log(10), color="0.4", ls=":", label="ln 10 (azar)")
+ax.set(yscale="log", xlabel="paso de SGD", ylabel="pérdida de entrenamiento")
+ax.legend()
+fig.tight_layout()
 
 # %%
 # El cociente actualización/dato
@@ -90,8 +95,6 @@ ax.set(yscale="log")
 # está congelada. Para cada capa, la mediana a lo largo del entrenamiento;
 # línea y banda: mediana y rango de las cinco semillas.
 
-colors = {"sana: ReLU + He": plots.color("healthy"),
-          "rota: sigmoide + por defecto": plots.color("vanishing")}
 layers = np.arange(1, DEPTH + 1)
 fig, ax = plt.subplots(figsize=(plots.FIG_WIDTH, 3.4))
 for label, r in runs.items():
@@ -115,6 +118,7 @@ fig.tight_layout()
 fig = plots.stat_heatmap(seed0["sana: ReLU + He"][1].history, "grad_std")
 fig.axes[0].set_title("sana: ReLU + He")
 fig.axes[1].set_ylabel("log₁₀ std de ∂L/∂z")
+fig.tight_layout()
 
 # %%
 # ... y en la rota
@@ -127,6 +131,7 @@ fig = plots.stat_heatmap(seed0["rota: sigmoide + por defecto"][1].history,
                          "grad_std")
 fig.axes[0].set_title("rota: sigmoide + por defecto")
 fig.axes[1].set_ylabel("log₁₀ std de ∂L/∂z")
+fig.tight_layout()
 
 # %%
 # Conclusión

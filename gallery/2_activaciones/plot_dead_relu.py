@@ -35,7 +35,7 @@ data = gc.digits()
 STEPS = 50
 ACTS = {
     "relu": ("ReLU", {}),
-    "leaky_relu": ("Leaky ReLU (0,1)", {"negative_slope": 0.1}),
+    "leaky_relu": ("Leaky ReLU (pendiente 0,1)", {"negative_slope": 0.1}),
     "elu": ("ELU", {}),
 }
 
@@ -83,11 +83,11 @@ def lr_sweep(seed):
 
 
 sweep = gc.over_seeds(lr_sweep, seeds=5)
-print("tasa de aprendizaje:       ", "  ".join(f"{lr:>5}" for lr in LRS))
+print(f"{'tasa de aprendizaje:':>36}", "  ".join(f"{lr:>5}" for lr in LRS))
 for act, (name, _) in ACTS.items():
     for what in ("inactivas", "exactitud"):
         values = sweep.median(f"{act} {what}")
-        print(f"{name:>16} {what:<9}", "  ".join(f"{v:5.2f}" for v in values))
+        print(f"{name:>26} {what:<9}", "  ".join(f"{v:5.2f}" for v in values))
 print("(medianas de 5 semillas)")
 
 # %%
@@ -207,9 +207,9 @@ fig.tight_layout()
 # aguanta 0,03 pero no 0,3 (ahí el problema es la inestabilidad de pasos tan
 # grandes, no la muerte de unidades).
 #
-# Con sesgos iniciales de :math:`-3`, alrededor de un tercio de las unidades
-# nace inactiva. Con ELU, que les da gradiente, vuelven todas o casi todas y
-# la red aprende. Con ReLU muchas siguen muertas y la red apenas aprende. Pero
+# Con sesgos iniciales de :math:`-3` muchas unidades nacen inactivas, sobre
+# todo en las capas 2 y 3. Con ELU, que les da gradiente, vuelven todas o casi
+# todas y la red aprende. Con ReLU muchas siguen muertas y la red apenas aprende. Pero
 # «muerta» no es siempre «para siempre»: en la **capa 1** ninguna vuelve,
 # porque sus entradas son los datos y sus pesos no cambian; en las capas 2 y
 # 3 algunas reviven, porque sus entradas, las salidas de las capas
@@ -237,13 +237,13 @@ print("exactitud con 0,3 (medianas): Leaky", round(acc["leaky_relu"][-1], 2),
 print("ReLU revividas en las capas 1/2/3 (5 semillas):",
       revived.sum(axis=0).astype(int))
 assert relu_dead[0] < 0.05 and relu_dead[-1] > 0.4, relu_dead
-assert (np.diff(relu_dead) > 0).all(), relu_dead  # crece con la tasa
+assert (np.diff(relu_dead) >= 0).all(), relu_dead  # crece con la tasa
 assert sweep.median("leaky_relu inactivas").max() < 0.1
 assert acc["leaky_relu"][-1] > acc["relu"][-1] + 0.4, acc
 assert acc["elu"][1] > 0.85 and acc["elu"][-1] < 0.5, acc["elu"]
 
 relu_before = bias["relu antes"].sum(axis=1) / 96
-assert np.median(relu_before) > 0.2, relu_before  # un tercio nace inactiva
+assert np.median(relu_before) > 0.2, relu_before  # muchas nacen inactivas
 assert bias["elu después"].sum(axis=1).max() <= 5  # ELU: vuelven
 assert np.median(bias["relu después"].sum(axis=1)) >= 10  # ReLU: no todas
 assert (revived[:, 0] == 0).all()  # capa 1: ninguna vuelve, por construcción

@@ -140,8 +140,9 @@ plots.spanish_axes(fig)
 # ------------
 #
 # Esta celda comprueba, sobre las medianas de las cinco semillas (y la peor
-# semilla donde la conclusión habla de todas), lo que acabas de leer. Al construir el sitio se
-# ejecuta: si alguna deja de cumplirse, la construcción falla.
+# semilla donde la conclusión habla de todas), lo que acabas de leer. Al
+# construir el sitio se ejecuta: si algo deja de cumplirse, la construcción
+# falla.
 
 shallow, deep = DEPTHS.index(3), DEPTHS.index(12)
 s, t, r = (list(ACTIVATIONS).index(k) for k in ("sigmoid", "tanh", "relu"))

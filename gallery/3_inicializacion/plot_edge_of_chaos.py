@@ -66,7 +66,8 @@ X, y = data.X_train[:128], data.y_train[:128]
 
 def measured_chi(sigma_w, sigma_b, seed):
     def init(weight):
-        return nn.init.normal_(weight, 0.0, sigma_w / math.sqrt(weight.shape[1]))
+        std = sigma_w / math.sqrt(weight.shape[1])  # Var(W) = σ_w² / n
+        return nn.init.normal_(weight, 0.0, std)
 
     model = gc.MLP(data.in_features, data.n_classes, depth=DEPTH, width=WIDTH,
                    activation="tanh", init=init, seed=seed)

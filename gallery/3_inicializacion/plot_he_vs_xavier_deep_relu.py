@@ -44,7 +44,8 @@ def train(init):
         h = gc.train(model, data, lr=LR, optimizer="momentum", batch_size=128,
                      steps=STEPS, eval_every=10, seed=seed)
         return {"loss": h.loss, "test_acc": h.test_acc,
-                "final_loss": np.mean(h.loss[-20:]), "final_acc": h.test_acc[-1]}
+                "final_loss": np.mean(h.loss[-20:]),
+                "final_acc": h.test_acc[-1]}
     return experiment
 
 
@@ -100,11 +101,11 @@ fig.tight_layout()
 # en el azar con todas las semillas: la señal llega a la salida con una
 # amplitud :math:`\sim 10^{-5}` veces la de entrada, y el gradiente que vuelve
 # hacia las primeras capas se atenúa igual. Con He, la misma red con la misma
-# tasa de aprendizaje aprende con todas las semillas: la pérdida baja muy por
-# debajo de :math:`\ln 10`. Cuánto aprende en 100 pasos cambia con la semilla
-# (la celda de arriba imprime el rango): una red ReLU de 30 capas amplifica
-# cualquier diferencia inicial. Para ReLU, la varianza de los pesos tiene que
-# ser el doble.
+# tasa de aprendizaje aprende con todas las semillas: la pérdida baja de
+# :math:`\ln 10` y la exactitud mediana se aleja del azar. Cuánto aprende en
+# 100 pasos cambia con la semilla (la celda de arriba imprime el rango): una
+# red ReLU de 30 capas amplifica cualquier diferencia inicial. Para ReLU, la
+# varianza de los pesos tiene que ser el doble.
 #
 # Este ejemplo acompaña a :doc:`/clase/11-he` y a
 # :doc:`/clase/12-activacion-inicializacion`.
@@ -124,7 +125,7 @@ print(f"pérdida final: Xavier entre {xavier.range('final_loss')[0]:.2f} y "
 print(f"exactitud máxima de Xavier: {xavier['test_acc'].max():.2f}; "
       f"mediana final de He: {he.median('final_acc'):.2f}")
 assert xavier.range("final_loss")[0] > 2.2 and xavier["test_acc"].max() < 0.2
-assert he.range("final_loss")[1] < 2.1 and he.median("final_loss") < 1.9
-assert he.median("final_acc") > 0.25
+assert he.range("final_loss")[1] < 2.15 and he.median("final_loss") < 1.95
+assert he.median("final_acc") > 0.2  # el doble del azar
 
 # sphinx_gallery_thumbnail_number = 1

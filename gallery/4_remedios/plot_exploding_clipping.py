@@ -56,7 +56,8 @@ runs = {label: gc.over_seeds(train(clip), seeds=SEEDS)
 for label, r in runs.items():
     lo, hi = r.range("test_acc")
     print(f"{label}: diverge en {int(r['diverged'].sum())} de {SEEDS} "
-          f"semillas; exactitud final entre {100 * lo:.0f} % y {100 * hi:.0f} %")
+          f"semillas;\n  exactitud final entre {100 * lo:.0f} % y "
+          f"{100 * hi:.0f} %")
 
 # %%
 # Dónde aparece el primer valor no finito
@@ -140,9 +141,9 @@ fig.tight_layout()
 
 plain, clipped = runs.values()
 growth = np.nanmax(plain["loss"], axis=1) / plain["loss"][:, 0]
-print(f"sin recorte: se detiene entre los pasos {plain.range('stop_step')[0]:.0f}"
-      f" y {plain.range('stop_step')[1]:.0f}; la pérdida crece (mediana) "
-      f"{np.median(growth):.1e} veces")
+first, last = plain.range("stop_step")
+print(f"sin recorte: se detiene entre los pasos {first:.0f} y {last:.0f}; "
+      f"la pérdida crece (mediana) {np.median(growth):.1e} veces")
 print(f"con recorte: exactitud mediana {clipped.median('test_acc'):.2f}, "
       f"mínima {clipped.range('test_acc')[0]:.2f}")
 assert plain.fraction("diverged", lambda d: d > 0) >= 0.8

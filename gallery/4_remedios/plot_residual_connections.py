@@ -108,7 +108,8 @@ fig.tight_layout()
 # misma red supera el 70 % de exactitud en 100 pasos con todas las semillas.
 #
 # Este ejemplo acompaña a :doc:`/clase/03-problema-gradientes` (las «pistas
-# hacia las soluciones» de los apuntes de clase) y a :doc:`/clase/15-idea-clave`.
+# hacia las soluciones» de los apuntes de clase) y a
+# :doc:`/clase/15-idea-clave`.
 
 # %%
 # Comprobación

@@ -58,7 +58,8 @@ runs = {label: gc.over_seeds(train(res), seeds=SEEDS)
         for label, res in LABELS.items()}
 for label, r in runs.items():
     g = r.median("grad_std")
-    print(f"{label}: std(∂L/∂z) capa 1 {g[0]:.1e}, capa {DEPTH} {g[-1]:.1e}; "
+    print(f"{label} (medianas):")
+    print(f"  std(∂L/∂z) capa 1 {g[0]:.1e}, capa {DEPTH} {g[-1]:.1e}; "
           f"exactitud final {100 * r.median('final_acc'):.0f} %")
 
 # %%

@@ -52,7 +52,7 @@ def experiment(seed):
 
 
 runs = gc.over_seeds(experiment, seeds=5)
-steps = runs["paso"][0]
+steps = runs["paso"][0].astype(int)
 for k in range(1, DEPTH + 1):
     mean = runs.median(f"capa {k}")
     print(f"capa {k}: media de la activación en los pasos {steps[0]}, "
@@ -107,11 +107,12 @@ fig.tight_layout()
 # ----------
 #
 # En unas decenas de pasos la media de la última capa oculta cae de 0,5 a
-# menos de 0,1 y se queda ahí hasta el final, en todas las semillas, mientras
-# las capas inferiores siguen centradas en 0,5. En esa zona la derivada de la
-# sigmoide es pequeña y la capa apenas transmite información ni gradiente: la
-# pérdida se queda en :math:`\ln 10 \approx 2{,}30` y la exactitud, cerca del
-# 10 % del azar. Glorot y Bengio observan que la capa sale de la saturación
+# menos de 0,1 y la mediana de las semillas se queda ahí hasta el final
+# (alguna semilla puede empezar a salir antes del paso 400), mientras las
+# capas inferiores siguen lejos de la saturación, con medias entre 0,4 y 0,85.
+# En esa zona la derivada de la sigmoide es pequeña y la capa apenas
+# transmite información ni gradiente: la pérdida se queda en
+# :math:`\ln 10 \approx 2{,}30` y la exactitud, cerca del 10 % del azar. Glorot y Bengio observan que la capa sale de la saturación
 # muy despacio, tras muchos más pasos, y que solo entonces la red empieza a
 # aprender; es el mecanismo por el que desaconsejan la sigmoide en redes
 # profundas con esta inicialización.
@@ -123,19 +124,24 @@ fig.tight_layout()
 # ------------
 #
 # Esta celda verifica la conclusión en las 5 semillas, desde el paso 41 hasta
-# el final: si dejara de cumplirse, la construcción del sitio fallaría.
+# el final (la mediana de la última capa; el mínimo de las demás; la pérdida
+# de cada semilla): si dejara de cumplirse, la construcción del sitio
+# fallaría.
 
 late = steps >= 41
 top = runs[f"capa {DEPTH}"][:, late]
 lower = np.stack([runs[f"capa {k}"] for k in range(1, DEPTH)])
 loss = np.array([h.loss[40:] for h in histories])
 acc = runs["exactitud"]
-print(f"última capa desde el paso 41, máximo: {top.max():.3f}")
-print(f"capas 1 a {DEPTH - 1}, mínimo: {lower.min():.3f}")
+escaped = int((top.max(axis=1) >= 0.1).sum())
+print(f"última capa desde el paso 41: mediana de las semillas como mucho "
+      f"{np.median(top, axis=0).max():.3f};")
+print(f"  semillas que pasan de 0,1 en algún paso: {escaped} de 5")
+print(f"capas 1 a {DEPTH - 1}: entre {lower.min():.3f} y {lower.max():.3f}")
 print(f"pérdida media desde el paso 41, por semilla: "
       f"{np.round(loss.mean(axis=1), 3)}")
 print(f"exactitud, máximo de cada semilla: {np.round(acc.max(axis=1), 2)}")
-assert top.max() < 0.1  # la última capa, saturada cerca de 0
-assert lower.min() > 0.4  # las demás, no
+assert np.median(top, axis=0).max() < 0.1  # la última capa, saturada
+assert lower.min() > 0.4 and lower.max() < 0.85  # las demás, no
 assert loss.mean(axis=1).min() > 2.2  # la pérdida no baja de ln 10
 assert np.median(acc.max(axis=1)) < 0.2  # la exactitud, cerca del azar

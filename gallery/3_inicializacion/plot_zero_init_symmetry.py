@@ -71,11 +71,12 @@ def experiment(seed):
 
 
 runs = gc.over_seeds(experiment, seeds=5)
+print("exactitud en el conjunto de prueba y mayor diferencia entre unidades")
 for label in INITS:
     lo, hi = runs.range(label + " exactitud")
     spread = runs[label + " diferencia"].max()
-    print(f"{label:<19} exactitud final: {100 * lo[-1]:4.1f} a "
-          f"{100 * hi[-1]:4.1f} %;  diferencia entre unidades: {spread:.0e}")
+    print(f"{label:<19} exactitud final {100 * lo[-1]:4.1f} a "
+          f"{100 * hi[-1]:4.1f} %;  diferencia {spread:.0e}")
 
 # %%
 # Los pesos de la primera capa después de entrenar

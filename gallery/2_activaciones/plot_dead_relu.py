@@ -209,11 +209,12 @@ fig.tight_layout()
 #
 # Con sesgos iniciales de :math:`-3` muchas unidades nacen inactivas, sobre
 # todo en las capas 2 y 3. Con ELU, que les da gradiente, vuelven todas o casi
-# todas y la red aprende. Con ReLU muchas siguen muertas y la red apenas aprende. Pero
-# «muerta» no es siempre «para siempre»: en la **capa 1** ninguna vuelve,
-# porque sus entradas son los datos y sus pesos no cambian; en las capas 2 y
-# 3 algunas reviven, porque sus entradas, las salidas de las capas
-# anteriores, siguen cambiando al entrenar (y otras mueren por el camino).
+# todas y la red aprende. Con ReLU muchas siguen muertas y la red apenas
+# aprende. Pero «muerta» no es siempre «para siempre»: en la **capa 1**
+# ninguna vuelve, porque sus entradas son los datos y sus pesos no cambian;
+# en las capas 2 y 3 algunas reviven, porque sus entradas, las salidas de las
+# capas anteriores, siguen cambiando al entrenar (y otras mueren por el
+# camino).
 #
 # Este ejemplo acompaña a :doc:`/clase/07-relu` y a
 # :doc:`/clase/08-variantes-relu`.

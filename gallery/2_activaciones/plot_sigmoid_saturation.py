@@ -112,10 +112,11 @@ fig.tight_layout()
 # capas inferiores siguen lejos de la saturación, con medias entre 0,4 y 0,85.
 # En esa zona la derivada de la sigmoide es pequeña y la capa apenas
 # transmite información ni gradiente: la pérdida se queda en
-# :math:`\ln 10 \approx 2{,}30` y la exactitud, cerca del 10 % del azar. Glorot y Bengio observan que la capa sale de la saturación
-# muy despacio, tras muchos más pasos, y que solo entonces la red empieza a
-# aprender; es el mecanismo por el que desaconsejan la sigmoide en redes
-# profundas con esta inicialización.
+# :math:`\ln 10 \approx 2{,}30` y la exactitud, cerca del 10 % del azar.
+# Glorot y Bengio observan que la capa sale de la saturación muy despacio,
+# tras muchos más pasos, y que solo entonces la red empieza a aprender; es el
+# mecanismo por el que desaconsejan la sigmoide en redes profundas con esta
+# inicialización.
 #
 # Este ejemplo acompaña a :doc:`/clase/06-sigmoid-tanh`.
 

@@ -29,7 +29,6 @@ simetría.
 # primera, relativa al mayor peso de la capa: 0 si todas son idénticas.
 
 import matplotlib.pyplot as plt
-import numpy as np
 
 import gradcourse as gc
 import gradcourse.plots

@@ -37,3 +37,12 @@ __all__ = [
     "weight_std",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # gc.plots without importing matplotlib on every `import gradcourse`
+    if name == "plots":
+        import importlib
+
+        return importlib.import_module(".plots", __name__)
+    raise AttributeError(f"module 'gradcourse' has no attribute {name!r}")

@@ -112,3 +112,9 @@ def test_use_style_sets_the_site_rcparams():
         assert plots.FIG_WIDTH * 72 / 10 <= 757 / 11 * 72 / 10  # 10-pt text >= 11 px in the column
     finally:
         mpl.rcParams.update(rc)
+
+
+def test_gc_plots_is_available_after_import_gradcourse():
+    assert gc.plots is plots
+    with pytest.raises(AttributeError, match="no attribute 'plot'"):
+        gc.plot  # noqa: B018

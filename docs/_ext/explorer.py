@@ -1,0 +1,174 @@
+"""Sphinx extension: the ``{explorer}`` directive, an interactive page drawn by Bokeh.
+
+At ``builder-inited`` the data are computed by gradcourse (``explorer_data``) or read
+from the build cache. The directive embeds them as JSON in the page, with native
+HTML controls and Bokeh figures; a small script swaps the figures' data sources when
+a control changes (Bokeh draws). BokehJS is served once from the site's
+``_static/bokeh/``: nothing is fetched from another host.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import explorer_data as ed
+from docutils import nodes
+from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective
+
+logger = logging.getLogger(__name__)
+_DATA: dict = {}
+FIGURES = {  # name -> (title, y label, log y)
+    "act": ("Activaciones al inicializar", "std de la activación", True),
+    "grad": ("Gradiente al inicializar", "std de ∂L/∂z", True),
+    "frac": ("Unidades muertas o saturadas", "fracción de unidades", False),
+    "loss": ("Entrenamiento: pérdida", "pérdida", False),
+    "acc": ("Entrenamiento: exactitud", "exactitud (conjunto de prueba)", False),
+}
+
+
+# Tick labels in the course's style: decimal comma, and 7·10⁻⁴ rather than 7.000e-4.
+_TICKS = """
+if (tick === 0) return "0";
+const e = Math.floor(Math.log10(Math.abs(tick)));
+if (e >= -2 && e <= 3) return String(+tick.toPrecision(3)).replace(".", ",");
+const m = +(tick / 10 ** e).toPrecision(2);
+const sup = String(e).replace(/-/g, "⁻").replace(/[0-9]/g, (d) => "⁰¹²³⁴⁵⁶⁷⁸⁹"[+d]);
+return (m === 1 ? "" : String(m).replace(".", ",") + "·") + "10" + sup;
+"""
+
+
+def _bokeh_js() -> Path:
+    import bokeh
+
+    return Path(bokeh.__file__).parent / "server" / "static" / "js" / "bokeh.min.js"
+
+
+def _script_name() -> str:
+    import bokeh
+
+    return f"bokeh/bokeh-{bokeh.__version__}.min.js"
+
+
+def _figures() -> tuple[str, dict[str, str]]:
+    """Bokeh figures with empty, named sources; returns (script, {name: div})."""
+    from bokeh.embed import components
+    from bokeh.models import ColumnDataSource, CustomJSTickFormatter, NumeralTickFormatter
+    from bokeh.plotting import figure
+
+    from gradcourse import plots
+
+    figs = {}
+    for name, (title, ylabel, log) in FIGURES.items():
+        x_label = "capa" if name in ("act", "grad", "frac") else "paso"
+        fig = figure(title=title, height=260, sizing_mode="stretch_width", y_axis_type="log" if log else "linear",
+                     x_axis_label=x_label, y_axis_label=ylabel, toolbar_location=None, name=f"fig_{name}",
+                     background_fill_color="white", border_fill_color="white")
+        src = ColumnDataSource({"x": [], "mid": [], "lo": [], "hi": []}, name=f"src_{name}")
+        color = plots.COLORS["healthy"]
+        fig.varea(x="x", y1="lo", y2="hi", source=src, fill_color=color, fill_alpha=0.25,
+                  name=f"band_{name}")
+        fig.line(x="x", y="mid", source=src, line_color=color, line_width=2.5, name=f"line_{name}")
+        if name in ("act", "grad", "frac", "acc"):
+            fig.scatter(x="x", y="mid", source=src, color=color, size=6, name=f"dots_{name}")
+        if name in ("act", "grad"):
+            theory = ColumnDataSource({"x": [], "y": []}, name=f"src_theory_{name}")
+            fig.line(x="x", y="y", source=theory, line_color="black", line_dash="dashed",
+                     line_width=1.5)
+        if name in ("frac", "acc"):
+            fig.y_range.start, fig.y_range.end = 0, 1
+            fig.yaxis.formatter = NumeralTickFormatter(format="0%")
+        else:
+            fig.yaxis.formatter = CustomJSTickFormatter(code=_TICKS)
+            fig.yaxis.ticker.desired_num_ticks = 5
+            if log:
+                fig.yaxis.ticker.mantissas = [1, 2, 5]
+        fig.xaxis.ticker.desired_num_ticks = 6
+        fig.title.text_font_size = "14px"
+        for axis in (fig.xaxis, fig.yaxis):
+            axis.axis_label_text_font_size = "13px"
+            axis.axis_label_text_font_style = "normal"
+            axis.major_label_text_font_size = "12px"
+        figs[name] = fig
+    return components(figs)
+
+
+def _select(name: str, label: str, options: dict[str, str], value: str) -> str:
+    opts = "".join(f'<option value="{k}"{" selected" if k == value else ""}>{v}</option>'
+                   for k, v in options.items())
+    return (f'<label class="gc-control">{label}<select id="gc-{name}" name="{name}">{opts}'
+            "</select></label>")
+
+
+class ExplorerDirective(SphinxDirective):
+    """``{explorer}``: the controls, the figures and the embedded data."""
+
+    def run(self) -> list[nodes.Node]:
+        meta = _DATA["meta"]
+        rel = "../" * self.env.docname.count("/")
+        script, divs = _figures()
+        depths = meta["depths"]
+        controls = (
+            _select("act", "Activación", meta["activations"], "relu")
+            + _select("init", "Inicialización", meta["inits"], "xavier")
+            + '<label class="gc-control"><span>Profundidad: '
+            f'<output id="gc-depth-out">{depths[2]}</output> capas</span>'
+            f'<input id="gc-depth" type="range" min="0" max="{len(depths) - 1}" step="1" value="2" '
+            f'aria-valuetext="{depths[2]} capas"></label>'
+            + _select("arch", "Arquitectura", meta["archs"], "plain")
+        )
+        payload = json.dumps(_DATA, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
+        html = f"""
+<div id="gc-explorer" class="gc-explorer" data-root="{rel}">
+<form id="gc-explorer-controls" class="gc-controls" onsubmit="return false">{controls}</form>
+<div id="gc-verdict" class="gc-verdict" role="status" aria-live="polite"></div>
+<p class="gc-legend"><span class="gc-key gc-key-line"></span> mediana de {len(meta["seeds"])} semillas
+<span class="gc-key gc-key-band"></span> mínimo–máximo <span class="gc-key gc-key-theory"></span> teoría
+(campo medio)</p>
+<div class="gc-figures">{"".join(f'<div class="gc-figure">{d}</div>' for d in divs.values())}</div>
+</div>
+<script type="application/json" id="gc-explorer-data">{payload}</script>
+<script src="{rel}_static/{_script_name()}"></script>
+{script}
+<script src="{rel}_static/explorer.js"></script>
+"""
+        return [nodes.raw("", html, format="html")]
+
+
+def _compute(app) -> None:
+    cache = Path(app.srcdir) / "_build" / ".explorer"
+    _DATA.clear()
+    _DATA.update(ed.load_or_compute(cache, log=logger.info))
+    app.env.gc_explorer_fp = ed.fingerprint()
+
+
+def _outdated(app, env, added, changed, removed) -> list[str]:
+    """Re-render the pages using the directive when the data changed."""
+    if getattr(env, "gc_explorer_seen", None) != env.gc_explorer_fp:
+        env.gc_explorer_seen = env.gc_explorer_fp
+        return [d for d in getattr(env, "gc_explorer_pages", set()) if d in env.found_docs]
+    return []
+
+
+def _note_page(app, doctree) -> None:
+    if any("gc-explorer-data" in n.astext() for n in doctree.findall(nodes.raw)):
+        app.env.gc_explorer_pages = getattr(app.env, "gc_explorer_pages", set()) | {app.env.docname}
+
+
+def _copy_bokeh(app, exception) -> None:
+    if exception is None and app.builder.format == "html":
+        target = Path(app.outdir) / "_static" / _script_name()
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(_bokeh_js(), target)
+
+
+def setup(app):
+    app.add_directive("explorer", ExplorerDirective)
+    app.connect("builder-inited", _compute)
+    app.connect("env-get-outdated", _outdated)
+    app.connect("doctree-read", _note_page)
+    app.connect("build-finished", _copy_bokeh)
+    return {"parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}

@@ -63,6 +63,9 @@ sphinx_gallery_conf = {
     "backreferences_dir": "gen_modules/backreferences",
     "reference_url": {"gradcourse": None},
     "remove_config_comments": True,
+    # Examples run in worker processes, one per core (joblib): each is one-threaded and
+    # independent. (Pages stay serial: sphinx-mathjax-offline is not parallel-read safe.)
+    "parallel": os.cpu_count() or 1,
     # Each figure also saved at twice the dpi, offered to high-density screens (srcset).
     "image_srcset": ["2x"],
     # Thumbnails keep a 10:7 frame; custom.css shows them larger than the default

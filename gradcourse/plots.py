@@ -32,7 +32,7 @@ from . import activations
 
 __all__ = [
     "COLORS", "FIG_WIDTH", "OKABE_ITO", "activation_functions", "band", "color", "grad_profile",
-    "layer_axis", "layer_histograms", "loss_curves", "spanish_axes", "stat_heatmap", "style",
+    "layer_axis", "layer_histograms", "loss_curves", "number", "spanish_axes", "stat_heatmap", "style",
     "theory_vs_measured", "update_ratios", "use_style",
 ]
 
@@ -79,6 +79,30 @@ _L = {
 }
 # |x| beyond which the tracker counts a unit as saturated (f' < 6 % of its maximum)
 _SAT_X = {"tanh": math.atanh(activations.SATURATION), "sigmoid": 2 * math.atanh(activations.SATURATION)}
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def number(value: float, spec: str = "") -> str:
+    """A number as the course's prose writes it: decimal comma, 1,2 · 10⁻⁹, 12 000.
+
+    ``spec`` is a :func:`format` spec; an exponent becomes a power of ten, zero is "0".
+
+    >>> number(0.5, ".2f"), number(1.23e-9, ".1e"), number(13800, ".0f"), number(1e-12, ".0e")
+    ('0,50', '1,2 · 10⁻⁹', '13\u202f800', '10⁻¹²')
+    """
+    text = format(value, spec)
+    if value == 0:
+        return "0"
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        power = "10" + str(int(exponent)).translate(_SUPERSCRIPT)
+        return power if mantissa == "1" else f"{mantissa.replace('.', ',')} · {power}"
+    whole, _, frac = text.partition(".")
+    if len(whole.lstrip("-")) > 4:  # 12 000 with a narrow space; 9999 stays whole
+        whole = f"{int(whole):,}".replace(",", "\u202f")
+    return whole + ("," + frac if frac else "")
 
 
 def style() -> dict[str, Any]:

@@ -118,3 +118,12 @@ def test_gc_plots_is_available_after_import_gradcourse():
     assert gc.plots is plots
     with pytest.raises(AttributeError, match="no attribute 'plot'"):
         gc.plot  # noqa: B018
+
+
+@pytest.mark.parametrize(("value", "spec", "text"), [
+    (0.5, ".2f", "0,50"), (2.302585, ".2f", "2,30"), (1.23e-9, ".1e", "1,2 · 10⁻⁹"),
+    (3e4, ".0e", "3 · 10⁴"), (1e-12, ".0e", "10⁻¹²"), (13800, ".0f", "13\u202f800"),
+    (9999, ".0f", "9999"), (-0.25, ".2f", "-0,25"), (0.0, ".3f", "0"), (7, "", "7"),
+])
+def test_number_writes_the_prose_style(value, spec, text):
+    assert plots.number(value, spec) == text

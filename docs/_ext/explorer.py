@@ -1,7 +1,8 @@
 """Sphinx extension: the ``{explorer}`` directive, an interactive page drawn by Bokeh.
 
-At ``builder-inited`` the data are computed by gradcourse (``explorer_data``) or read
-from the build cache. The directive embeds them as JSON in the page, with native
+The first page that uses the directive computes the data with gradcourse
+(``explorer_data``) or reads them from the build cache; a site without the page
+computes nothing. The directive embeds them as JSON in the page, with native
 HTML controls and Bokeh figures; a small script swaps the figures' data sources when
 a control changes (Bokeh draws). BokehJS is served once from the site's
 ``_static/bokeh/``: nothing is fetched from another host.
@@ -106,7 +107,8 @@ class ExplorerDirective(SphinxDirective):
     """``{explorer}``: the controls, the figures and the embedded data."""
 
     def run(self) -> list[nodes.Node]:
-        meta = _DATA["meta"]
+        data = _data(self.env.srcdir)
+        meta = data["meta"]
         rel = "../" * self.env.docname.count("/")
         script, divs = _figures()
         depths = meta["depths"]
@@ -119,7 +121,7 @@ class ExplorerDirective(SphinxDirective):
             f'aria-valuetext="{depths[2]} capas"></label>'
             + _select("arch", "Arquitectura", meta["archs"], "plain")
         )
-        payload = json.dumps(_DATA, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
+        payload = json.dumps(data, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
         html = f"""
 <div id="gc-explorer" class="gc-explorer" data-root="{rel}">
 <form id="gc-explorer-controls" class="gc-controls" onsubmit="return false">{controls}</form>
@@ -137,10 +139,14 @@ class ExplorerDirective(SphinxDirective):
         return [nodes.raw("", html, format="html")]
 
 
-def _compute(app) -> None:
-    cache = Path(app.srcdir) / "_build" / ".explorer"
-    _DATA.clear()
-    _DATA.update(ed.load_or_compute(cache, log=logger.info))
+def _data(srcdir) -> dict:
+    """The explorer's data, computed (or read from the cache) once per build."""
+    if not _DATA:
+        _DATA.update(ed.load_or_compute(Path(srcdir) / "_build" / ".explorer", log=logger.info))
+    return _DATA
+
+
+def _fingerprint(app) -> None:
     app.env.gc_explorer_fp = ed.fingerprint()
 
 
@@ -157,6 +163,11 @@ def _note_page(app, doctree) -> None:
         app.env.gc_explorer_pages = getattr(app.env, "gc_explorer_pages", set()) | {app.env.docname}
 
 
+def _merge(app, env, docnames, other) -> None:
+    """Parallel read: bring the pages a worker saw using the directive into the main env."""
+    env.gc_explorer_pages = getattr(env, "gc_explorer_pages", set()) | getattr(other, "gc_explorer_pages", set())
+
+
 def _copy_bokeh(app, exception) -> None:
     if exception is None and app.builder.format == "html":
         target = Path(app.outdir) / "_static" / _script_name()
@@ -167,8 +178,9 @@ def _copy_bokeh(app, exception) -> None:
 
 def setup(app):
     app.add_directive("explorer", ExplorerDirective)
-    app.connect("builder-inited", _compute)
+    app.connect("builder-inited", _fingerprint)
     app.connect("env-get-outdated", _outdated)
     app.connect("doctree-read", _note_page)
+    app.connect("env-merge-info", _merge)
     app.connect("build-finished", _copy_bokeh)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}

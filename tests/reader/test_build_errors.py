@@ -49,6 +49,7 @@ def throwaway_site(tmp: Path, page: str | None, script: str | None) -> Path:
     (docs / "_static").mkdir(parents=True)
     for name in ("conf.py", "references.bib"):
         shutil.copy(REPO / "docs" / name, docs / name)
+    shutil.copytree(REPO / "docs" / "_ext", docs / "_ext")  # the site's own extensions
     gallery = tmp / "gallery"
     gallery.mkdir()
     (gallery / "GALLERY_HEADER.rst").write_text("Galería\n=======\n", encoding="utf-8")

@@ -42,9 +42,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import torch
 from torch import Tensor, nn
 
+from .experiments import probe
 from .tracking import NonFinite, Tracker
 from .training import _check_xy
 
@@ -326,23 +326,5 @@ def diagnose(model: nn.Module, X: Tensor, y: Tensor,
         warnings.warn(f"diagnose: a batch of {len(X)} examples is too small to call ReLU "
                       f"units dead (need >= {DEAD_MIN_BATCH}); no 'dead' verdict is given",
                       stacklevel=2)
-    params = [p for p in model.parameters() if p.requires_grad]
-    saved = [p.grad for p in params]
-    buffers = [(b, b.detach().clone()) for b in model.buffers()]
-    for p in params:
-        p.grad = None
-    devices = [torch.cuda.current_device()] if torch.cuda.is_initialized() else []
-    try:
-        with torch.random.fork_rng(devices=devices), torch.enable_grad(), \
-                Tracker(model, update_ratio=False) as tracker:
-            loss = loss_fn(model(X), y)
-            if torch.isfinite(loss.detach()).all():
-                loss.backward()
-            tracker.step(loss)
-    finally:
-        for p, g in zip(params, saved, strict=True):
-            p.grad = g
-        with torch.no_grad():  # BatchNorm running statistics and num_batches_tracked
-            for b, value in buffers:
-                b.copy_(value)
+    tracker = probe(model, X, y, loss_fn, update_ratio=False)
     return Report.from_tracker(tracker, lang)

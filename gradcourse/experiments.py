@@ -19,7 +19,6 @@ course states such claims as a median with its spread, computed here:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -30,7 +29,7 @@ from torch import Tensor, nn
 from .tracking import Tracker
 from .training import _want_progress
 
-__all__ = ["Seeds", "layer_stats", "over_seeds"]
+__all__ = ["Seeds", "layer_stats", "over_seeds", "probe"]
 
 
 class Seeds:
@@ -152,8 +151,8 @@ def layer_stats(model: nn.Module, X: Tensor, y: Tensor,
 
     The records of :meth:`gradcourse.Tracker.summary` (``act_std``, ``grad_std``,
     ``dead_frac``, ``weight_grad_norm``...), one per layer. The model is left as it
-    was: its parameters, its ``.grad`` and its buffers (BatchNorm's running
-    statistics).
+    was: its parameters, its ``.grad``, its buffers (BatchNorm's running statistics),
+    and so is the global random state (see :func:`probe`).
 
     Args:
         model: A :class:`gradcourse.MLP` or any model :class:`~gradcourse.Tracker`
@@ -171,23 +170,36 @@ def layer_stats(model: nn.Module, X: Tensor, y: Tensor,
         >>> [round(r["act_std"], 2) for r in gc.layer_stats(model, data.X_train, data.y_train)]
         [0.73, 0.67, 0.68]
     """
-    loss_fn = loss_fn or nn.CrossEntropyLoss()
     tracker_kwargs.setdefault("update_ratio", False)
+    return probe(model, X, y, loss_fn, **tracker_kwargs).summary()
+
+
+def probe(model: nn.Module, X: Tensor, y: Tensor,
+          loss_fn: Callable[[Tensor, Tensor], Tensor] | None = None, **tracker_kwargs: Any) -> Tracker:
+    """One forward and backward pass under a :class:`~gradcourse.Tracker`; returns the tracker.
+
+    What :func:`layer_stats` and :func:`~gradcourse.diagnose` share: the pass leaves the
+    model's parameters, ``.grad``, buffers (BatchNorm's running statistics) and the global
+    random state as they were. A non-finite loss is recorded but not back-propagated.
+    """
+    loss_fn = loss_fn or nn.CrossEntropyLoss()
     params = [p for p in model.parameters() if p.requires_grad]
     grads = [p.grad for p in params]
     buffers = [(b, b.detach().clone()) for b in model.buffers()]
     for p in params:
         p.grad = None
+    devices = [torch.cuda.current_device()] if torch.cuda.is_initialized() else []
     try:
-        with torch.enable_grad(), Tracker(model, **tracker_kwargs) as tracker:
+        with torch.random.fork_rng(devices=devices), torch.enable_grad(), \
+                Tracker(model, **tracker_kwargs) as tracker:
             loss = loss_fn(model(X), y)
-            if math.isfinite(loss.item()):
+            if torch.isfinite(loss.detach()).all():
                 loss.backward()
             tracker.step(loss)
     finally:
         for p, g in zip(params, grads, strict=True):
             p.grad = g
-        with torch.no_grad():
+        with torch.no_grad():  # BatchNorm running statistics and num_batches_tracked
             for b, saved in buffers:
                 b.copy_(saved)
-    return tracker.summary()
+    return tracker

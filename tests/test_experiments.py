@@ -81,3 +81,12 @@ def test_layer_stats_on_an_mlp_gives_one_record_per_hidden_layer():
     records = gc.layer_stats(model, data.X_train[:200], data.y_train[:200])
     assert [r["layer"] for r in records][:4] == [1, 2, 3, 4]
     assert all(r["grad_std"] > 0 for r in records)
+
+
+def test_layer_stats_leaves_the_random_state_alone():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Dropout(0.5), nn.Linear(16, 3))
+    X, y = torch.randn(32, 8), torch.randint(0, 3, (32,))
+    before = torch.get_rng_state()
+    gc.layer_stats(model, X, y)  # Dropout draws from the global generator
+    assert torch.equal(torch.get_rng_state(), before)

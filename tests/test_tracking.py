@@ -9,20 +9,12 @@ import weakref
 
 import pytest
 import torch
+from _helpers import batch as _batch
+from _helpers import hook_count as _hook_count
 from torch import nn
 
 import gradcourse as gc
 from gradcourse.tracking import Tracker
-
-
-def _batch(n=64, d=32, classes=5, seed=0):
-    gen = torch.Generator().manual_seed(seed)
-    return torch.randn(n, d, generator=gen), torch.randint(0, classes, (n,), generator=gen)
-
-
-def _hook_count(model: nn.Module) -> int:
-    return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks)
-               for m in model.modules())
 
 
 def _one_step(model, tracker, X, y, opt=None):

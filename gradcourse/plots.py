@@ -32,7 +32,7 @@ from . import activations
 
 __all__ = [
     "COLORS", "FIG_WIDTH", "OKABE_ITO", "activation_functions", "band", "color", "grad_profile",
-    "layer_axis", "layer_histograms", "loss_curves", "number", "spanish_axes", "stat_heatmap", "style",
+    "layer_axis", "layer_histograms", "loss_curves", "number", "number_range", "spanish_axes", "stat_heatmap", "style",
     "theory_vs_measured", "update_ratios", "use_style",
 ]
 
@@ -84,25 +84,82 @@ _SAT_X = {"tanh": math.atanh(activations.SATURATION), "sigmoid": 2 * math.atanh(
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
-def number(value: float, spec: str = "") -> str:
+_DECIMAL = {"es": ",", "en": "."}
+_THOUSANDS = {"es": "\u202f", "en": ","}
+
+
+def _check_lang(lang: str) -> None:
+    if lang not in _DECIMAL:
+        raise ValueError(f"lang must be one of {sorted(_DECIMAL)}, got {lang!r}")
+
+
+def number(value: float, spec: str = "", lang: str = "es") -> str:
     """A number as the course's prose writes it: decimal comma, 1,2 · 10⁻⁹, 12 000.
 
     ``spec`` is a :func:`format` spec; an exponent becomes a power of ten, zero is "0".
+    ``lang="en"`` writes the decimal point and a comma between thousands (12,000).
 
     >>> number(0.5, ".2f"), number(1.23e-9, ".1e"), number(13800, ".0f"), number(1e-12, ".0e")
     ('0,50', '1,2 · 10⁻⁹', '13\u202f800', '10⁻¹²')
+    >>> number(0.5, ".2f", lang="en"), number(13800, ".0f", lang="en")
+    ('0.50', '13,800')
     """
+    _check_lang(lang)
     text = format(value, spec)
     if value == 0:
         return "0"
+    point = _DECIMAL[lang]
     if "e" in text:
         mantissa, exponent = text.split("e")
         power = "10" + str(int(exponent)).translate(_SUPERSCRIPT)
-        return power if mantissa == "1" else f"{mantissa.replace('.', ',')} · {power}"
+        return power if mantissa == "1" else f"{mantissa.replace('.', point)} · {power}"
     whole, _, frac = text.partition(".")
     if len(whole.lstrip("-")) > 4:  # 12 000 with a narrow space; 9999 stays whole
-        whole = f"{int(whole):,}".replace(",", "\u202f")
-    return whole + ("," + frac if frac else "")
+        whole = f"{int(whole):,}".replace(",", _THOUSANDS[lang])
+    return whole + (point + frac if frac else "")
+
+
+def number_range(lo: float, hi: float, spec: str = "", unit: str | tuple[str, str] = "",
+                 article: bool = False, lang: str = "es") -> str:
+    """"entre 0,77 y 1,17" for a spread over seeds, or the single value when both ends
+    print the same ("entre 3 y 3" is never written).
+
+    Args:
+        lo, hi: The ends (swapped if given in the wrong order).
+        spec: :func:`format` spec of each end, as in :func:`number`.
+        unit: Written after each number with a space (``"%"``), or a pair
+            ``(singular, plural)`` whose singular is used for the single value 1
+            (``("punto", "puntos")``: "1 punto", "entre 1 y 3 puntos").
+        article: Put "el" before each number ("entre el 3 % y el 5 %"; "el 3 %").
+        lang: ``"es"`` (default) or ``"en"`` ("between 0.77 and 1.17").
+
+    >>> number_range(0.771, 1.17, ".2f"), number_range(3, 3, ".0f", "pasos")
+    ('entre 0,77 y 1,17', '3 pasos')
+    >>> number_range(10, 10, ".0f", "%", article=True), number_range(1, 1, ".0f", ("punto", "puntos"))
+    ('el 10 %', '1 punto')
+    >>> number_range(1, 3, ".0f", ("punto", "puntos"))
+    'entre 1 y 3 puntos'
+    >>> number_range(2, 5, ".0f", "%", article=True)
+    'entre el 2 % y el 5 %'
+    >>> number_range(0.5, 0.25, ".2f", lang="en")
+    'between 0.25 and 0.50'
+    """
+    _check_lang(lang)
+    lo, hi = min(lo, hi), max(lo, hi)
+    a, b = number(lo, spec, lang), number(hi, spec, lang)
+
+    one, many = unit if isinstance(unit, tuple) else (unit, unit)
+    if a == b:
+        u = one if a == "1" else many
+        text = f"{a} {u}" if u else a
+        return f"el {text}" if article and lang == "es" else text
+    # a symbol ("%") follows both ends, a word ("puntos") only the last
+    symbol = bool(many) and not any(ch.isalpha() for ch in many)
+    first = f"{a} {many}" if symbol else a
+    last = f"{b} {many}" if many else b
+    if article and lang == "es":
+        first, last = f"el {first}", f"el {last}"
+    return f"between {first} and {last}" if lang == "en" else f"entre {first} y {last}"
 
 
 def style() -> dict[str, Any]:

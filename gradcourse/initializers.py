@@ -540,16 +540,18 @@ def initialize_(
     model: nn.Module,
     scheme: str | Callable[..., Tensor],
     activation: str | None = None,
-    bias: float | None = 0.0,
+    bias: float | str | None = 0.0,
     **kwargs,
 ) -> nn.Module:
-    """Apply ``scheme`` to the weight of every Linear and Conv layer of ``model``.
+    r"""Apply ``scheme`` to the weight of every Linear and Conv layer of ``model``.
 
     Args:
         model: Any module; its ``nn.Linear`` and ``nn.Conv*d`` layers are initialized.
         scheme: A name from :func:`available` or an in-place callable ``f(weight, **kwargs)``.
         activation: For the He schemes, the activation the layers feed (default ReLU).
-        bias: Fill value for biases (default 0); ``None`` leaves them as they are.
+        bias: Fill value for biases (default 0); ``None`` leaves them as they are;
+            ``"pytorch"`` draws them as ``nn.Linear``/``nn.Conv*d`` do by default,
+            :math:`b_i \sim \mathcal{U}(-1/\sqrt{n_{in}}, 1/\sqrt{n_{in}})`.
         **kwargs: Passed to the initializer (``std=0.5`` for ``normal``, ``generator=``, ...).
 
     Returns:
@@ -565,12 +567,23 @@ def initialize_(
     fn = scheme if callable(scheme) else get(scheme)
     if takes_activation(scheme) and activation is not None and not {"nonlinearity", "activation"} & set(kwargs):
         kwargs = {"nonlinearity": activation, **kwargs}
+    if isinstance(bias, str):
+        if bias != "pytorch":
+            raise ValueError(f'bias must be a number, None or "pytorch", got {bias!r}')
+    elif bias is not None:
+        bias = _number("bias", bias)
     layers = [m for m in model.modules() if isinstance(m, WEIGHT_LAYERS)]
     if not layers:
         raise ValueError("initialize_ found no nn.Linear or nn.Conv layer in the model")
     with torch.no_grad():
         for layer in layers:
             fn(layer.weight, **kwargs)
-            if bias is not None and layer.bias is not None:
+            if layer.bias is None or bias is None:
+                continue
+            if bias == "pytorch":  # as nn.Linear.reset_parameters: U(+-1/sqrt(fan_in))
+                fan_in = fans(layer.weight)[0]
+                bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+                nn.init.uniform_(layer.bias, -bound, bound, generator=kwargs.get("generator"))
+            else:
                 nn.init.constant_(layer.bias, bias)
     return model

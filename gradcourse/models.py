@@ -64,7 +64,7 @@ class HiddenLayer(nn.Module):
 
 
 class MLP(nn.Module):
-    """``depth`` hidden layers of ``width`` units, then a linear output layer.
+    r"""``depth`` hidden layers of ``width`` units, then a linear output layer.
 
     Args:
         in_features: Size of each input example (inputs with more dims are flattened).
@@ -78,7 +78,10 @@ class MLP(nn.Module):
             (Ioffe & Szegedy 2015).
         residual: Add identity skips ``x + f(x)`` around hidden layers 2..depth,
             whose widths match (He et al. 2016).
-        bias_init: Value of every bias at initialization (default 0).
+        bias_init: Value of every bias at initialization (default 0), or ``"pytorch"``
+            for PyTorch's own default, :math:`\mathcal{U}(\pm 1/\sqrt{n_{in}})`. With
+            ``init="glorot_standard"`` and ``bias_init="pytorch"`` every weight and bias
+            has the distribution a freshly built ``nn.Linear`` gives it.
         seed: If given, initialize under this seed without touching the global
             random state.
         init_kwargs: Extra arguments of the initializer (``{"std": 1.0}`` for ``normal``).
@@ -105,7 +108,7 @@ class MLP(nn.Module):
         init: str | Callable[..., Tensor] = "he_normal",
         batchnorm: bool = False,
         residual: bool = False,
-        bias_init: float = 0.0,
+        bias_init: float | str = 0.0,
         seed: int | None = None,
         init_kwargs: dict | None = None,
         act_kwargs: dict | None = None,
@@ -136,7 +139,7 @@ class MLP(nn.Module):
     def reset_parameters(
         self,
         init: str | Callable[..., Tensor] | None = None,
-        bias_init: float | None = None,
+        bias_init: float | str | None = None,
         seed: int | None = None,
         **init_kwargs,
     ) -> None:

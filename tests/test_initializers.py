@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from scipy import stats
 from torch import nn
 
+import gradcourse as gc
 from gradcourse import initializers as I
 
 FAN_IN, FAN_OUT = 300, 200
@@ -285,3 +286,25 @@ def test_no_warning_on_ordinary_use():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         I.he_uniform_(torch.empty(3, 4), nonlinearity="gelu")
+
+
+def test_pytorch_bias_matches_nn_linear_bit_for_bit():
+    torch.manual_seed(0)
+    ref = nn.Sequential(nn.Linear(64, 32), nn.Linear(32, 32), nn.Linear(32, 10))
+    model = nn.Sequential(nn.Linear(64, 32), nn.Linear(32, 32), nn.Linear(32, 10))
+    torch.manual_seed(0)
+    I.initialize_(model, "glorot_standard", bias="pytorch")
+    for a, b in zip(ref, model, strict=True):
+        assert torch.equal(a.weight, b.weight) and torch.equal(a.bias, b.bias)
+
+
+def test_mlp_pytorch_bias_has_the_default_spread():
+    model = gc.MLP(256, 10, depth=2, width=256, init="glorot_standard", bias_init="pytorch", seed=0)
+    bias = model.linears[1].bias  # U(+-1/16): std 1/(16 sqrt 3) = 0.036
+    assert bias.abs().max() <= 1 / 16
+    assert abs(bias.std().item() - 1 / (16 * 3**0.5)) < 0.006
+
+
+def test_bias_must_be_a_number_none_or_pytorch():
+    with pytest.raises(ValueError, match="pytorch"):
+        I.initialize_(nn.Linear(3, 3), "he_normal", bias="zero")

@@ -19,6 +19,7 @@ course states such claims as a median with its spread, computed here:
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -51,19 +52,33 @@ class Seeds:
         self.results = [dict(r) for r in results]
 
     def keys(self) -> list[str]:
-        return list(self.results[0])
+        """The result names, in the first seed's order (then any only later seeds have)."""
+        return list(dict.fromkeys(k for r in self.results for k in r))
 
     def __len__(self) -> int:
         return len(self.seeds)
 
     def __getitem__(self, key: str) -> np.ndarray:
-        if key not in self.results[0]:
+        missing = [s for s, r in zip(self.seeds, self.results, strict=True) if key not in r]
+        if len(missing) == len(self.seeds):
             raise KeyError(f"no result named {key!r}; the results are {self.keys()}")
+        if missing:
+            raise KeyError(f"{key!r} is missing from the results of seed(s) {missing}: return it "
+                           "for every seed (NaN where a run has no value; median and range skip NaN)")
+        values = [r[key] for r in self.results]
+        for seed, v in zip(self.seeds, values, strict=True):
+            if v is None or (isinstance(v, (list, tuple)) and any(x is None for x in v)):
+                raise ValueError(f"{key!r} is None for seed {seed}: return a number, or "
+                                 "float('nan') where a run has none (median, quantile and range "
+                                 "skip NaN)")
         try:
-            return np.asarray([r[key] for r in self.results], dtype=float)  # (S, ...)
+            return np.asarray(values, dtype=float)  # (S, ...)
         except ValueError as err:  # ragged: e.g. runs that stopped at different steps
             raise ValueError(f"{key!r} has a different length for some seeds; pad it or "
                              "reduce it to a number inside the experiment") from err
+        except TypeError as err:  # a Report, a string: kept in .results, not reduced
+            raise TypeError(f"{key!r} holds {type(values[0]).__name__}, not numbers: Seeds reduces "
+                            f"numbers and sequences of numbers; read it from .results") from err
 
     def median(self, key: str) -> Any:
         """Median over seeds (NaN-aware); a float, or an array for sequences."""
@@ -93,11 +108,20 @@ class Seeds:
     def __repr__(self) -> str:
         lines = [f"Seeds({len(self)} seeds: {self.seeds})"]
         for key in self.keys():
-            if _is_number(self.results[0][key]):
+            try:
+                values = self[key]
+            except TypeError:  # a repr never raises
+                kind = type(next(r[key] for r in self.results if key in r)).__name__
+                lines.append(f"  {key}: {kind} per seed (not numeric)")
+                continue
+            except (KeyError, ValueError):
+                lines.append(f"  {key}: not reduced (runs[{key!r}] says why)")
+                continue
+            if values.ndim == 1:
                 lo, hi = self.range(key)
                 lines.append(f"  {key}: median {self.median(key):.4g} (min {lo:.4g}, max {hi:.4g})")
             else:
-                lines.append(f"  {key}: shape {self[key].shape[1:]} per seed")
+                lines.append(f"  {key}: shape {values.shape[1:]} per seed")
         return "\n".join(lines)
 
 
@@ -126,9 +150,16 @@ def over_seeds(experiment: Callable[[int], Mapping[str, Any]], seeds: int | Iter
     """
     if isinstance(seeds, (bool, str)) or not isinstance(seeds, (int, Iterable)):
         raise TypeError(f"seeds must be a count or an iterable of ints, got {seeds!r}")
-    seeds = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
+    seeds = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
     if not seeds:
         raise ValueError("seeds is empty: pass a count >= 1 or a list of seeds")
+    for s in seeds:  # 1.5 would run as seed 1
+        if isinstance(s, bool) or not isinstance(s, numbers.Integral):
+            raise TypeError(f"seeds must be ints, got {s!r} in {seeds}")
+    seeds = [int(s) for s in seeds]
+    repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+    if repeated:  # the same run twice would count as two independent ones
+        raise ValueError(f"seeds repeat {repeated}: each seed must appear once")
     results = []
     iterator = seeds
     if _want_progress(progress):

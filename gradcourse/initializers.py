@@ -23,6 +23,7 @@ import math
 import warnings
 from collections.abc import Callable
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -65,11 +66,19 @@ _TORCH_NONLINEARITIES = frozenset({
 
 
 def _number(name: str, value, *, positive: bool = False, nonnegative: bool = False) -> float:
-    """``value`` as a finite float, or a ``TypeError``/``ValueError`` that names ``name``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    """``value`` as a finite float, or a ``TypeError``/``ValueError`` that names ``name``.
+
+    Numpy scalars and one-element tensors are numbers; strings are not (``float("0")``
+    would read ``"0"`` as 0 where torch's own functions refuse it).
+    """
+    if isinstance(value, (str, bytes)) or getattr(getattr(value, "dtype", None), "kind", "") in ("U", "S"):
+        raise TypeError(f"{name} must be a number, got the string {value!r} (write it without quotes)")
+    if isinstance(value, (bool, np.bool_)) or getattr(value, "dtype", None) in (torch.bool, np.bool_):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    if not isinstance(value, (int, float)):
         try:
             value = float(value)  # numpy scalars, 0-dim tensors
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, RuntimeError):
             raise TypeError(f"{name} must be a number, got {type(value).__name__}") from None
     value = float(value)
     if not math.isfinite(value):

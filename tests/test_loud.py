@@ -1,0 +1,164 @@
+"""Issue 21, outside the Tracker: right or loud on arguments, inputs and models people write.
+
+Each test names what used to happen on main (195cece): a number computed from a bad
+argument, or an error that did not say which argument was wrong or how to fix it.
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import gradcourse as gc
+from gradcourse import initializers as I
+from gradcourse import theory
+
+
+# -- case 10: arguments accepted silently -------------------------------------------------
+def test_mlp_bias_init_nan_is_refused_naming_bias_init():
+    with pytest.raises(ValueError, match="bias_init must be finite"):  # main: "bias must be"
+        gc.MLP(4, 2, depth=1, width=3, bias_init=math.nan)
+    model = gc.MLP(4, 2, depth=1, width=3)
+    with pytest.raises(ValueError, match="bias_init"):
+        model.reset_parameters(bias_init=math.inf)
+
+
+@pytest.mark.parametrize("seed", [1.5, "1", -1, True])
+def test_mlp_seed_must_be_an_int_as_train_requires(seed):
+    with pytest.raises((TypeError, ValueError), match="seed must be an int >= 0"):
+        gc.MLP(4, 2, depth=1, width=3, seed=seed)  # main: 1.5 ran as seed 1
+    with pytest.raises((TypeError, ValueError), match="seed must be an int >= 0"):
+        gc.MLP(4, 2, depth=1, width=3).reset_parameters(seed=seed)
+
+
+def test_mlp_seed_accepts_numpy_ints():
+    a = gc.MLP(4, 2, depth=1, width=3, seed=np.int64(3))
+    b = gc.MLP(4, 2, depth=1, width=3, seed=3)
+    assert torch.equal(a.linears[0].weight, b.linears[0].weight)
+
+
+@pytest.mark.parametrize("flag", ["batchnorm", "residual"])
+def test_mlp_flags_must_be_bools(flag):
+    with pytest.raises(TypeError, match=f"{flag} must be True or False"):
+        gc.MLP(4, 2, depth=2, width=4, **{flag: "False"})  # main: a truthy string switched it on
+
+
+@pytest.mark.parametrize("widths", [[10.7, 10, 10], [10, 10.0, 10], [10, "10", 10]])
+def test_forward_variance_refuses_fractional_widths(widths):
+    with pytest.raises(TypeError, match="widths must hold ints"):  # main: 10.7 read as 10
+        theory.forward_variance("he_normal", "relu", widths)
+    with pytest.raises(TypeError, match="widths must hold ints"):
+        theory.backward_variance("he_normal", "relu", widths)
+
+
+def test_forward_variance_takes_int_arrays_and_tensors():
+    ref = theory.forward_variance("xavier_normal", "tanh", [10, 20, 5])
+    assert theory.forward_variance("xavier_normal", "tanh", np.array([10, 20, 5])) == ref
+    assert theory.forward_variance("xavier_normal", "tanh", torch.tensor([10, 20, 5])) == ref
+    with pytest.raises(TypeError, match="list of layer sizes"):
+        theory.forward_variance("xavier_normal", "tanh", 10)
+
+
+def test_over_seeds_refuses_a_none_result_instead_of_dropping_the_seed():
+    runs = gc.over_seeds(lambda s: {"x": None if s == 1 else float(s)}, seeds=3)
+    with pytest.raises(ValueError, match="'x' is None for seed 1"):  # main: median 1.0 of 2 seeds
+        runs.median("x")
+    nan_runs = gc.over_seeds(lambda s: {"x": math.nan if s == 1 else float(s)}, seeds=3)
+    assert nan_runs.median("x") == 1.0  # NaN is the documented way to say "no value"
+
+
+def test_over_seeds_refuses_fractional_and_repeated_seeds():
+    with pytest.raises(TypeError, match="seeds must be ints"):  # main: 1.5 ran as seed 1
+        gc.over_seeds(lambda s: {"x": s}, seeds=[1.5, 2])
+    with pytest.raises(ValueError, match="seeds repeat"):  # main: one run counted twice
+        gc.over_seeds(lambda s: {"x": s}, seeds=[0, 0, 1])
+
+
+def test_he_gain_for_gelu_is_its_own_not_one():
+    """torch's kaiming_normal_ raises for "gelu"; here it gets activations.gain("gelu")
+    (1/sqrt(E[gelu(z)^2]) = 1.53), as documented, never the gain 1 of "linear"."""
+    with pytest.raises(ValueError, match="gelu"):
+        nn.init.kaiming_normal_(torch.empty(3, 3), nonlinearity="gelu")
+    w = I.he_normal_(torch.empty(2000, 500), nonlinearity="gelu",
+                     generator=torch.Generator().manual_seed(0))
+    gain = gc.activations.gain("gelu")
+    assert gain == pytest.approx(1.5335, abs=1e-4)
+    assert w.std().item() * math.sqrt(500) == pytest.approx(gain, rel=0.01)
+    assert I.weight_std("he_normal", 500, 2000, activation="gelu") * math.sqrt(500) == gain
+
+
+# -- unclear errors made clear (outside the Tracker) ---------------------------------------
+@pytest.mark.parametrize("call", [
+    lambda: I.constant_(torch.empty(2, 2), "0"),
+    lambda: I.normal_(torch.empty(2, 2), std="1"),
+    lambda: I.weight_std("normal", 4, 4, std="2"),
+    lambda: I.initialize_(nn.Linear(2, 2), "normal", std="0.5"),
+])
+def test_initializers_refuse_numbers_written_as_strings(call):
+    with pytest.raises(TypeError, match="got the string"):  # main: float("0") read it as 0
+        call()
+
+
+def test_bools_are_not_numbers():
+    with pytest.raises(TypeError, match="sigma_w2 must be a number"):  # main: True read as 1
+        theory.chi1("tanh", True)
+    with pytest.raises(TypeError, match="val must be a number"):
+        I.constant_(torch.empty(2), torch.tensor(True))
+
+
+def test_bias_init_string_names_bias_init_and_the_fix():
+    with pytest.raises(ValueError, match=r"bias_init must be .*bias_init=0\.0"):  # main: "bias"
+        gc.MLP(4, 2, depth=1, width=3, bias_init="0")
+    assert gc.MLP(4, 2, depth=1, width=3, bias_init="pytorch", seed=0).head.bias.abs().max() > 0
+
+
+@pytest.mark.parametrize(("kwargs", "name"), [
+    ({"input_var": -1}, "input_var"), ({"input_var": math.nan}, "input_var"),
+    ({"input_var": math.inf}, "input_var"), ({"output_grad_var": -1}, "output_grad_var"),
+])
+def test_variances_are_checked_by_name(kwargs, name):
+    # main: input_var=-1 reported as an internal "q must be >= 0"; NaN, inf and a
+    # negative output_grad_var came back as numbers
+    with pytest.raises(ValueError, match=name):
+        theory.backward_variance("he_normal", "tanh", [10, 10, 10], **kwargs)
+    if name == "input_var":
+        with pytest.raises(ValueError, match=name):
+            theory.forward_variance("he_normal", "tanh", [10, 10, 10], **kwargs)
+
+
+def test_sigmas_are_checked_by_name():
+    with pytest.raises(ValueError, match="sigma_b2 must be finite"):  # main: "got nan, inf"
+        theory.critical_sigma_w2("tanh", math.inf)
+    with pytest.raises(TypeError, match="sigma_w2 must be a number"):  # main: '>' not supported
+        theory.chi1("tanh", "2")
+
+
+def test_over_seeds_missing_key_says_which_seed():
+    runs = gc.over_seeds(lambda s: {"x": 1.0, "y": 2.0} if s == 0 else {"x": 1.0}, seeds=3)
+    with pytest.raises(KeyError, match=r"'y' is missing from the results of seed\(s\) \[1, 2\]"):
+        runs["y"]  # main: a bare KeyError: 'y'
+    assert runs.keys() == ["x", "y"]
+
+
+def test_over_seeds_non_numeric_result_and_repr():
+    runs = gc.over_seeds(lambda s: {"x": 1.0, "report": object()}, seeds=2)
+    with pytest.raises(TypeError, match="'report' holds object, not numbers"):
+        runs["report"]
+    assert "report: object per seed" in repr(runs)  # main: repr itself raised
+
+
+def test_every_submodule_is_reachable_after_import_and_plots_stays_lazy():
+    code = ("import sys, gradcourse as gc\n"
+            "mods = ['activations', 'data', 'diagnosis', 'experiments', 'initializers', 'models',"
+            " 'theory', 'tracking', 'training']\n"
+            "missing = [m for m in mods if not hasattr(gc, m)]\n"
+            "assert not missing, missing\n"
+            "assert 'matplotlib' not in sys.modules\n"
+            "assert 'plots' in dir(gc)\n")
+    subprocess.run([sys.executable, "-c", code], check=True)  # a fresh interpreter

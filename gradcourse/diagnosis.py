@@ -46,7 +46,6 @@ from torch import Tensor, nn
 
 from .experiments import probe
 from .tracking import NonFinite, Tracker
-from .training import _check_xy
 
 __all__ = [
     "DEAD_FRAC", "DEAD_MIN_BATCH", "EXPLODING_NORM", "EXPLODING_RATIO", "PAGES", "SATURATED_FRAC",
@@ -308,9 +307,11 @@ def diagnose(model: nn.Module, X: Tensor, y: Tensor,
 
     Args:
         model: A :class:`gradcourse.MLP` or any model :class:`Tracker` can follow.
-        X: A batch of inputs.
-        y: Targets for ``loss_fn`` (class indices for the default cross-entropy).
-        loss_fn: Default ``nn.CrossEntropyLoss()``.
+        X: A batch of inputs, or integer token ids for a model that starts with an
+            ``nn.Embedding``. NaN/Inf are allowed: the report says where they go.
+        y: Targets for ``loss_fn`` (class indices for the default cross-entropy, which
+            takes ``(B, C)`` logits; give ``loss_fn`` for ``(B, T, V)`` ones).
+        loss_fn: Default ``nn.CrossEntropyLoss()``. Must return a scalar.
         lang: ``"es"`` (default) or ``"en"``.
 
     Example:
@@ -320,11 +321,12 @@ def diagnose(model: nn.Module, X: Tensor, y: Tensor,
         ...             data.X_train[:256], data.y_train[:256]).healthy
         True
     """
-    _check_xy(X, y, "diagnose", classes=loss_fn is None, finite=False)
-    loss_fn = loss_fn or nn.CrossEntropyLoss()
-    if len(X) < DEAD_MIN_BATCH:
-        warnings.warn(f"diagnose: a batch of {len(X)} examples is too small to call ReLU "
+    if lang not in _TEXT:
+        raise ValueError(f"lang must be 'es' or 'en', got {lang!r}")
+    tracker = probe(model, X, y, loss_fn, what="diagnose", update_ratio=False)
+    examples = tracker.examples  # per unit: the batch, times T for (B, T, C) in a sequence model
+    if examples is not None and examples < DEAD_MIN_BATCH:
+        warnings.warn(f"diagnose: a batch of {examples} examples is too small to call ReLU "
                       f"units dead (need >= {DEAD_MIN_BATCH}); no 'dead' verdict is given",
                       stacklevel=2)
-    tracker = probe(model, X, y, loss_fn, update_ratio=False)
     return Report.from_tracker(tracker, lang)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -162,3 +163,116 @@ def test_every_submodule_is_reachable_after_import_and_plots_stays_lazy():
             "assert 'matplotlib' not in sys.modules\n"
             "assert 'plots' in dir(gc)\n")
     subprocess.run([sys.executable, "-c", code], check=True)  # a fresh interpreter
+
+
+# -- diagnose / layer_stats / train on inputs people pass -----------------------------------
+def _token_model():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Embedding(10, 8), nn.Flatten(), nn.Linear(32, 16), nn.ReLU(),
+                         nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 3))
+
+
+def _tokens(n=32):
+    gen = torch.Generator().manual_seed(0)
+    return torch.randint(0, 10, (n, 4), generator=gen), torch.randint(0, 3, (n,), generator=gen)
+
+
+def test_diagnose_takes_token_ids_as_layer_stats_does():
+    model, (ids, y) = _token_model(), _tokens()
+    report = gc.diagnose(model, ids, y, lang="en")  # main: "use X.float()", then nn.Embedding fails
+    assert [r["layer"] for r in report.records] == [1, 2]
+    assert report.records == gc.layer_stats(model, ids, y)
+    hist = gc.train(model, (ids, y), steps=2, progress=False)  # train too
+    assert len(hist.loss) == 2
+
+
+def test_token_ids_beyond_the_embedding_are_named():
+    model, (ids, y) = _token_model(), _tokens()
+    bad = ids.clone()
+    bad[7, 2] = 12  # not in the first example: seen before the pass, not inside it
+    for call in (lambda: gc.diagnose(model, bad, y), lambda: gc.layer_stats(model, bad, y),
+                 lambda: gc.train(model, (bad, y), steps=1, progress=False)):
+        with pytest.raises(IndexError, match=r"token ids in \[0, 12\] .* 10 entries"):
+            call()  # main: "index out of range in self"
+
+
+def test_integer_X_for_a_model_without_embedding_says_use_float():
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    X, y = torch.randint(0, 5, (16, 4)), torch.randint(0, 3, (16,))
+    with pytest.raises(TypeError, match=r"integer X .*X\.float\(\)"):
+        gc.diagnose(model, X, y)
+    with pytest.raises(TypeError, match=r"floating-point input, .*x\.float\(\)"):
+        gc.MLP(4, 3, depth=2, width=8)(X)  # main: torch's "mat1 and mat2 must have the same dtype"
+
+
+def test_the_meta_device_is_named():
+    model = gc.MLP(4, 3, depth=2, width=8).to("meta")
+    X, y = torch.randn(16, 4), torch.randint(0, 3, (16,))
+    for call in (lambda: gc.diagnose(model, X, y), lambda: gc.layer_stats(model, X, y),
+                 lambda: gc.train(model, (X, y), steps=1, progress=False)):
+        with pytest.raises(ValueError, match=r"meta device .*to_empty"):  # main: RuntimeError
+            call()
+    with pytest.raises(ValueError, match="X is on the meta device"):
+        gc.layer_stats(gc.MLP(4, 3, depth=2, width=8), X.to("meta"), y)
+
+
+@pytest.mark.parametrize("fn", [gc.diagnose, gc.layer_stats])
+def test_a_label_out_of_range_is_explained_as_train_does(fn):
+    model = gc.MLP(4, 3, depth=2, width=8, seed=0)
+    X, y = torch.randn(16, 4), torch.randint(0, 3, (16,))
+    y[9] = 5
+    with pytest.raises(ValueError, match=r"y must hold class indices in \[0, 3\) .* found 5"):
+        fn(model, X, y)  # main: torch's "IndexError: Target 5 is out of bounds"
+    with pytest.raises(ValueError, match="found 7"):
+        fn(model, X, torch.full((16,), 7), nn.NLLLoss())
+    ignored = y.masked_fill(y == 5, -1)  # the loss's own ignore_index is allowed
+    assert fn(model, X, ignored, nn.CrossEntropyLoss(ignore_index=-1))
+
+
+@pytest.mark.parametrize("fn", [gc.diagnose, gc.layer_stats])
+def test_reduction_none_is_named(fn):
+    model = gc.MLP(4, 3, depth=2, width=8, seed=0)
+    X, y = torch.randn(16, 4), torch.randint(0, 3, (16,))
+    with pytest.raises(ValueError, match=r"scalar tensor, got \(16,\).*reduction='mean'"):
+        fn(model, X, y, nn.CrossEntropyLoss(reduction="none"))  # main: "grad can be implicitly..."
+
+
+def test_numpy_X_in_layer_stats_is_named():
+    model = gc.MLP(4, 3, depth=2, width=8, seed=0)
+    X, y = torch.randn(16, 4), torch.randint(0, 3, (16,))
+    with pytest.raises(TypeError, match=r"layer_stats: X and y must be torch tensors.*as_tensor"):
+        gc.layer_stats(model, X.numpy(), y)  # main: AttributeError 'numpy.ndarray' has no 'dim'
+
+
+def test_targets_that_a_loss_would_broadcast_or_misread_are_refused():
+    model = gc.MLP(4, 3, depth=2, width=8, seed=0)
+    X = torch.randn(16, 4)
+    with pytest.raises(ValueError, match="MSELoss would broadcast"):  # main: a number and a warning
+        gc.layer_stats(model, X, torch.randn(16, 1), nn.MSELoss())
+
+    class TinyLM(nn.Module):  # (B, T) token ids -> (B, T, V) logits
+        def __init__(self):
+            super().__init__()
+            self.emb, self.fc, self.act = nn.Embedding(20, 16), nn.Linear(16, 32), nn.GELU()
+            self.out = nn.Linear(32, 20)
+
+        def forward(self, x):
+            return self.out(self.act(self.fc(self.emb(x))))
+
+    tokens, targets = torch.randint(0, 20, (8, 20)), torch.randint(0, 20, (8, 20))
+    with pytest.raises(ValueError, match=r"takes \(B, C\) logits.*flatten"):
+        gc.diagnose(TinyLM(), tokens, targets)  # T == V: main read T as the classes, silently
+    with pytest.raises(ValueError, match=r"classes on dim 1.*flatten"):
+        gc.diagnose(TinyLM(), tokens[:, :8], targets[:, :8], nn.CrossEntropyLoss())
+    report = gc.diagnose(TinyLM(), tokens, targets,
+                         lambda out, t: nn.functional.cross_entropy(out.flatten(0, 1), t.flatten()))
+    assert len(report.records) == 1
+
+
+def test_small_batch_warning_only_where_a_dead_verdict_is_possible():
+    X, y = torch.randn(4, 8), torch.randint(0, 3, (4,))
+    with pytest.warns(UserWarning, match="too small"):
+        gc.diagnose(gc.MLP(8, 3, depth=2, width=8, seed=0), X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # main: warned about ReLU units in a tanh network
+        gc.diagnose(gc.MLP(8, 3, depth=2, width=8, activation="tanh", seed=0), X, y)

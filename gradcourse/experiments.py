@@ -28,7 +28,16 @@ import torch
 from torch import Tensor, nn
 
 from .tracking import Tracker
-from .training import _check_dtype, _check_labels, _check_loss, _check_types, _device, _forward, _want_progress
+from .training import (
+    _check_dtype,
+    _check_labels,
+    _check_loss,
+    _check_trainable,
+    _check_types,
+    _device,
+    _forward,
+    _want_progress,
+)
 
 __all__ = ["Seeds", "layer_stats", "over_seeds", "probe"]
 
@@ -148,9 +157,9 @@ def over_seeds(experiment: Callable[[int], Mapping[str, Any]], seeds: int | Iter
     Returns:
         A :class:`Seeds` with one result per seed.
     """
-    if isinstance(seeds, (bool, str)) or not isinstance(seeds, (int, Iterable)):
+    if isinstance(seeds, (bool, str)) or not isinstance(seeds, (numbers.Integral, Iterable)):
         raise TypeError(f"seeds must be a count or an iterable of ints, got {seeds!r}")
-    seeds = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
+    seeds = list(range(int(seeds))) if isinstance(seeds, numbers.Integral) else list(seeds)
     if not seeds:
         raise ValueError("seeds is empty: pass a count >= 1 or a list of seeds")
     for s in seeds:  # 1.5 would run as seed 1
@@ -167,7 +176,12 @@ def over_seeds(experiment: Callable[[int], Mapping[str, Any]], seeds: int | Iter
 
         iterator = tqdm(seeds, desc="seeds", leave=False)
     for seed in iterator:
-        result = experiment(seed)
+        try:
+            result = experiment(seed)
+        except Exception as err:
+            if hasattr(err, "add_note"):  # Python >= 3.11: the traceback says which seed
+                err.add_note(f"over_seeds: raised by the experiment with seed {seed}")
+            raise
         if not isinstance(result, Mapping):
             raise TypeError(f"the experiment must return a mapping of results, got "
                             f"{type(result).__name__} for seed {seed}: return e.g. {{'acc': acc}}")
@@ -225,6 +239,7 @@ def _check_probe(model: nn.Module, X: Tensor, y: Tensor, loss_fn, what: str) -> 
     if y.dim() and len(y) != len(X):
         raise ValueError(f"{what}: X has {len(X)} rows but y has {len(y)}")
     device = _device(model)
+    _check_trainable(model, what)
     for name, t in (("X", X), ("y", y)):
         if t.is_meta:
             raise ValueError(f"{what}: {name} is on the meta device: it holds no values")

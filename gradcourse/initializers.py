@@ -20,6 +20,7 @@ truncated one.
 from __future__ import annotations
 
 import math
+import numbers
 import warnings
 from collections.abc import Callable
 
@@ -446,9 +447,9 @@ def _trunc_normal_std(mean: float, std: float, a: float, b: float) -> float:
 
 
 def _fan(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"fan_in and fan_out must be ints >= 1, got {name}={value!r}")
-    return value
+    return int(value)
 
 
 def weight_std(
@@ -495,8 +496,10 @@ def weight_std(
         if fan_in is not None or fan_out is not None:
             raise TypeError("give fan_in and fan_out, or shape, not both")
         shape = tuple(shape)
-        if len(shape) < 2 or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in shape):
+        if len(shape) < 2 or any(isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 1
+                                 for s in shape):
             raise ValueError(f"shape must have at least 2 dims, all ints >= 1, got {shape}")
+        shape = tuple(int(s) for s in shape)
         fan_in, fan_out = fans(torch.empty(shape, device="meta"))
         rows = shape[0]
     elif fan_in is None or fan_out is None:

@@ -142,10 +142,11 @@ class MLP(nn.Module):
         super().__init__()
         for name, value in [("in_features", in_features), ("out_features", out_features),
                             ("depth", depth), ("width", width)]:
-            if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
                 raise TypeError(f"{name} must be an int, got {type(value).__name__}")
             if value < 1:
                 raise ValueError(f"{name} must be >= 1, got {value}")
+        in_features, out_features, depth, width = map(int, (in_features, out_features, depth, width))
         for name, value in [("batchnorm", batchnorm), ("residual", residual)]:
             if not isinstance(value, bool):  # batchnorm="False" would switch it on
                 raise TypeError(f"{name} must be True or False, got {value!r}")

@@ -121,6 +121,9 @@ def accuracy(model: nn.Module, X: Tensor, y: Tensor, batch_size: int = 1024) -> 
     try:
         for i in range(0, len(X), batch_size):
             out = model(X[i : i + batch_size].to(device))
+            if not isinstance(out, Tensor) or out.dim() != 2:
+                shape = tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__
+                raise ValueError(f"accuracy needs (B, C) logits from the model, got {shape}")
             correct += (out.argmax(1) == y[i : i + batch_size].to(device)).sum().item()
     finally:
         model.train(was_training)
@@ -143,6 +146,34 @@ def _device(model: nn.Module) -> torch.device:
     return torch.device("cpu")
 
 
+_HOOKS = ("on_train_begin", "on_after_backward", "on_step_end", "on_exception", "on_train_end")
+
+
+def _callbacks(callbacks) -> list[Callback]:
+    """A list of callbacks: one given alone is a list of one; anything without the hooks is refused."""
+    items = [callbacks] if isinstance(callbacks, Callback) else callbacks
+    try:
+        items = list(items)
+    except TypeError:
+        raise TypeError(f"callbacks must be a list of Callback objects (e.g. [gc.Tracker(model)]), "
+                        f"got {type(callbacks).__name__}") from None
+    for cb in items:
+        lacking = [h for h in _HOOKS if not callable(getattr(cb, h, None))]
+        if lacking:
+            raise TypeError(f"callbacks must be Callback objects (subclass gradcourse.Callback); "
+                            f"{type(cb).__name__} has no {', '.join(lacking)}")
+    return items
+
+
+def _check_trainable(model: nn.Module, what: str) -> None:
+    """Gradients can be computed: a trainable parameter, and not inside ``torch.inference_mode``."""
+    if not any(p.requires_grad for p in model.parameters()):
+        raise ValueError(f"{what}: model has no trainable parameters (requires_grad=True)")
+    if torch.is_inference_mode_enabled():
+        raise RuntimeError(f"{what} needs gradients, which torch.inference_mode() turns off: "
+                           "call it outside that block")
+
+
 def _check_dtype(model: nn.Module, X: Tensor) -> None:
     """A floating ``X`` must have the dtype of the model's floating parameters."""
     dtypes = {p.dtype for p in model.parameters() if p.is_floating_point()}
@@ -159,7 +190,7 @@ def _forward(model: nn.Module, X: Tensor, what: str, ids: Tensor | None = None) 
     one beyond every ``nn.Embedding`` of the model is refused before the pass.
     """
     if X.is_floating_point():
-        return model(X)
+        return _logits(model(X), what)
     ids = X if ids is None else ids
     sizes = sorted({m.num_embeddings for m in model.modules()
                     if isinstance(m, (nn.Embedding, nn.EmbeddingBag))})
@@ -169,13 +200,22 @@ def _forward(model: nn.Module, X: Tensor, what: str, ids: Tensor | None = None) 
     if sizes and ids.numel() and (ids.min() < 0 or ids.max() >= sizes[-1]):
         raise IndexError(message)
     try:
-        return model(X)
+        out = model(X)
     except (RuntimeError, IndexError) as err:
         if isinstance(err, IndexError) and sizes:
             raise IndexError(f"{message} ({err})") from err
         raise TypeError(f"{what}: the model failed on integer X ({X.dtype}): {err}. Integer X is "
                         "passed as it is, as token ids for an nn.Embedding; for features use "
                         "X.float()") from err
+    return _logits(out, what)
+
+
+def _logits(out, what: str) -> Tensor:
+    if not isinstance(out, Tensor):  # nn.LSTM returns (output, (h, c)), HF models a dict
+        raise TypeError(f"{what}: the model must return a tensor of logits, got "
+                        f"{type(out).__name__}: wrap it in a module whose forward returns the "
+                        "tensor the loss takes (e.g. the LSTM's output through a Linear head)")
+    return out
 
 
 def _check_labels(out: Tensor, labels: Tensor, name: str, ignore_index: int | None = None,
@@ -455,8 +495,8 @@ def train(
     steps = _int("steps", steps, optional=True)
     epochs = _int("epochs", epochs, optional=True)
     _want_progress(progress)  # a bad value fails here, before any step
-    if not any(p.requires_grad for p in model.parameters()):
-        raise ValueError("model has no trainable parameters (requires_grad=True)")
+    _check_trainable(model, "train")
+    callbacks = _callbacks(callbacks)
     device = _device(model)
     ds = dataclasses.replace(ds, **{f.name: getattr(ds, f.name).to(device)
                                     for f in dataclasses.fields(ds) if f.name[0] in "Xy"})

@@ -276,3 +276,54 @@ def test_small_batch_warning_only_where_a_dead_verdict_is_possible():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # main: warned about ReLU units in a tanh network
         gc.diagnose(gc.MLP(8, 3, depth=2, width=8, activation="tanh", seed=0), X, y)
+
+
+# -- found beyond the list -----------------------------------------------------------------
+@pytest.mark.parametrize("fn", [gc.diagnose, gc.layer_stats])
+def test_frozen_models_and_inference_mode_are_named(fn):
+    X, y = torch.randn(16, 4), torch.randint(0, 3, (16,))
+    frozen = gc.MLP(4, 3, depth=2, width=8, seed=0).requires_grad_(False)
+    with pytest.raises(ValueError, match="no trainable parameters"):  # main: "element 0 of ..."
+        fn(frozen, X, y)
+    with torch.inference_mode(), pytest.raises(RuntimeError, match="inference_mode"):
+        fn(gc.MLP(4, 3, depth=2, width=8, seed=0), X, y)
+
+
+def test_a_model_that_returns_a_tuple_is_named():
+    X, y = torch.randn(16, 4), torch.randint(0, 3, (16,))
+    for call in (lambda: gc.diagnose(nn.LSTM(4, 3), X[:, None], y),
+                 lambda: gc.train(nn.LSTM(4, 3), (X[:, None], y), steps=1, progress=False)):
+        with pytest.raises(TypeError, match="must return a tensor of logits, got tuple"):
+            call()  # main: AttributeError 'tuple' object has no attribute ...
+
+
+def test_train_callbacks_one_alone_or_wrong_objects():
+    X, y = torch.randn(16, 4), torch.randint(0, 3, (16,))
+    model = gc.MLP(4, 3, depth=2, width=8, seed=0)
+    tracker = gc.Tracker(model)
+    gc.train(model, (X, y), steps=2, callbacks=tracker, progress=False)  # main: not iterable
+    assert len(tracker.history) == 2 * 2
+    with pytest.raises(TypeError, match=r"callbacks must be Callback objects.*on_train_begin"):
+        gc.train(model, (X, y), steps=1, callbacks=[print], progress=False)  # main: AttributeError
+
+
+def test_numpy_integers_are_integers():
+    assert gc.MLP(np.int64(4), 3, depth=np.int64(2), width=8).in_features == 4  # main: TypeError
+    assert I.weight_std("he_normal", np.int64(4), 4) == I.weight_std("he_normal", 4, 4)
+    assert I.weight_std("orthogonal", shape=(np.int64(4), 6)) == I.weight_std("orthogonal", shape=(4, 6))
+    assert gc.digits(seed=np.int64(1)) == gc.digits(seed=1)
+    assert len(gc.over_seeds(lambda s: {"x": s}, seeds=np.int64(3))) == 3
+
+
+def test_over_seeds_says_which_seed_raised():
+    if sys.version_info < (3, 11):
+        pytest.skip("exception notes need Python 3.11")
+    with pytest.raises(ZeroDivisionError) as info:
+        gc.over_seeds(lambda s: {"x": 1 / (s - 1)}, seeds=3)
+    assert "over_seeds: raised by the experiment with seed 1" in info.value.__notes__
+
+
+def test_accuracy_needs_class_logits():
+    model = nn.Sequential(nn.Linear(4, 1), nn.Flatten(0))
+    with pytest.raises(ValueError, match=r"accuracy needs \(B, C\) logits"):  # main: IndexError
+        gc.training.accuracy(model, torch.randn(8, 4), torch.zeros(8, dtype=torch.long))

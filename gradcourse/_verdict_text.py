@@ -89,8 +89,8 @@ UNMEASURED = {
         "silent_fix": "Comprueba que la capa está en el camino de los datos en esta pasada.",
         "none": "ninguna capa: el Tracker no encontró ninguna",
         "none_fix": "Usa módulos de activación (nn.ReLU, nn.Tanh...) tras cada Linear/Conv.",
-        "batch": "si hay neuronas muertas: un lote de {n} ejemplos es poco (hacen falta al menos "
-                 "{need})",
+        "batch": "si hay neuronas muertas, porque un lote de {n} ejemplos es poco (hacen falta "
+                 "al menos {need})",
         "batch_fix": "Diagnostica con un lote de al menos {need} ejemplos.",
         "ratio": "el cociente grad_std[1] / grad_std[L], que necesita al menos dos capas seguidas "
                  "(hay {n})",
@@ -115,8 +115,8 @@ UNMEASURED = {
         "silent_fix": "Check that the layer is on the data path of this pass.",
         "none": "any layer: the Tracker found none",
         "none_fix": "Use activation modules (nn.ReLU, nn.Tanh...) after each Linear/Conv.",
-        "batch": "whether units are dead: a batch of {n} examples is too small (at least {need} "
-                 "are needed)",
+        "batch": "whether units are dead, as a batch of {n} examples is too small (at least "
+                 "{need} are needed)",
         "batch_fix": "Diagnose on a batch of at least {need} examples.",
         "ratio": "the ratio grad_std[1] / grad_std[L], which needs at least two tracked layers "
                  "({n} tracked)",

@@ -87,6 +87,7 @@ _SECTION = {"vanishing": "El problema de los gradientes", "exploding": "El probl
             "saturated": "Sigmoid y Tanh", "dead": "ReLU", "nonfinite": "Señales prácticas",
             "unmeasured": "Señales prácticas"}
 
+
 @dataclass(frozen=True)
 class Verdict:
     """One problem found, or one check that could not be made.

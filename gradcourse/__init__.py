@@ -5,7 +5,7 @@ MLP, the course's datasets and a training loop that records what the course
 plots. Importing it changes no global state (threads, seeds, plot styles).
 """
 
-from . import activations, data, experiments, initializers, models, training
+from . import activations, data, diagnosis, experiments, initializers, models, theory, tracking, training
 from .data import Dataset, digits, spirals
 from .diagnosis import diagnose
 from .experiments import Seeds, layer_stats, over_seeds
@@ -24,6 +24,7 @@ __all__ = [
     "activations",
     "data",
     "diagnose",
+    "diagnosis",
     "digits",
     "experiments",
     "initialize_",
@@ -32,6 +33,8 @@ __all__ = [
     "models",
     "over_seeds",
     "spirals",
+    "theory",
+    "tracking",
     "train",
     "training",
     "weight_std",
@@ -46,3 +49,7 @@ def __getattr__(name: str):
 
         return importlib.import_module(".plots", __name__)
     raise AttributeError(f"module 'gradcourse' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), "plots"])  # tab completion offers gc.plots too

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,7 +63,7 @@ class Dataset:
 def _check_split(test_size: float, seed: int) -> None:
     if isinstance(test_size, bool) or not isinstance(test_size, (int, float)) or not 0 < test_size < 1:
         raise ValueError(f"test_size must be a fraction in (0, 1), got {test_size!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise ValueError(f"seed must be an int >= 0, got {seed!r}")
 
 
@@ -121,7 +122,7 @@ def spirals(
         seed: Makes the points reproducible.
     """
     for name, value in (("n_per_class", n_per_class), ("n_classes", n_classes)):
-        if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
             raise TypeError(f"{name} must be an int, got {type(value).__name__}")
         if value < 2:
             raise ValueError(f"spirals needs n_per_class >= 2 and n_classes >= 2, got {name}={value}")

@@ -27,6 +27,17 @@ that explains it. The thresholds (module constants) and why:
   :data:`DEAD_MIN_BATCH` examples: with one example half the units are off by chance.
 * **nonfinite** -- a NaN/Inf in the loss, an activation or a gradient (where it
   first appeared: :class:`~gradcourse.tracking.NonFinite`).
+* **unmeasured** -- a statistic a verdict rests on was not measured (``None`` in the
+  records), so that verdict is given neither way: ``grad_std`` of layer 1 or :math:`L`
+  (vanishing/exploding; reentrant checkpointing leaves it ``None``), fewer than two
+  tracked layers (no ratio), ``saturated_frac``/``dead_frac`` of a tanh/sigmoid/ReLU
+  layer, a batch too small for ``dead``, a recurrent module (``nn.LSTM``, ``nn.GRU``)
+  whose gradient through time the Tracker does not follow. A report is never healthy
+  on a statistic that was not measured.
+
+Every report says which layers its verdicts cover and which modules with parameters
+they do not (:meth:`Report.covers`, :attr:`Report.untracked`: an output head, a
+recurrent module).
 
 :func:`diagnose` leaves the model as it found it: parameters, gradients, buffers
 (BatchNorm running statistics, ``num_batches_tracked``), train/eval mode and the global
@@ -44,9 +55,10 @@ from typing import Any
 
 from torch import Tensor, nn
 
+from ._coverage import DEAD_MIN_BATCH, missing, unmeasured, untracked_modules
+from ._verdict_text import TEXT as _TEXT
 from .experiments import probe
 from .tracking import NonFinite, Tracker
-from .training import _check_xy
 
 __all__ = [
     "DEAD_FRAC", "DEAD_MIN_BATCH", "EXPLODING_NORM", "EXPLODING_RATIO", "PAGES", "SATURATED_FRAC",
@@ -59,7 +71,6 @@ EXPLODING_RATIO = 1e2
 EXPLODING_NORM = 1e3
 SATURATED_FRAC = 0.5
 DEAD_FRAC = 0.5
-DEAD_MIN_BATCH = 8  # a healthy unit is off on all of them with probability 2**-8 = 0.4 %
 
 #: Course page title -> docname on the site. The one place to update if pages move.
 PAGES: dict[str, str] = {
@@ -73,64 +84,24 @@ PAGES: dict[str, str] = {
     "Señales prácticas": "clase/13-senales-practicas",
 }
 _SECTION = {"vanishing": "El problema de los gradientes", "exploding": "El problema de los gradientes",
-            "saturated": "Sigmoid y Tanh", "dead": "ReLU", "nonfinite": "Señales prácticas"}
-
-_TEXT = {
-    "es": {
-        "vanishing": ("El gradiente desaparece hacia la entrada",
-                      "Usa Xavier (Glorot) con tanh o He con ReLU; evita la sigmoide en redes "
-                      "profundas; BatchNorm o conexiones residuales ayudan."),
-        "exploding": ("El gradiente explota",
-                      "Reduce la escala de la inicialización (Xavier/He), baja la tasa de "
-                      "aprendizaje o recorta el gradiente (clip_norm)."),
-        "saturated": ("Capa saturada: la mayoría de las activaciones está en las colas planas",
-                      "Inicializa con Xavier (Glorot), normaliza la entrada o cambia a ReLU."),
-        "dead": ("Neuronas ReLU muertas: inactivas en todo el lote",
-                 "Usa He, una tasa de aprendizaje menor o una variante de ReLU (Leaky ReLU, ELU); "
-                 "revisa que el sesgo no sea muy negativo."),
-        "nonfinite": ("Aparecen valores NaN o Inf",
-                      "Baja la tasa de aprendizaje, recorta el gradiente y revisa la entrada "
-                      "y los pesos de la capa señalada."),
-        "healthy": "Sin problemas: ningún umbral se ha superado.",
-        "header": ("Tipo", "Capa", "Evidencia", "Umbral", "Remedio", "Sección"),
-        "title": "Diagnóstico del flujo de gradientes",
-        "network": "toda la red",
-        "layer": "capa",
-    },
-    "en": {
-        "vanishing": ("The gradient vanishes toward the input",
-                      "Use Xavier (Glorot) with tanh or He with ReLU; avoid sigmoid in deep "
-                      "networks; BatchNorm or residual connections help."),
-        "exploding": ("The gradient explodes",
-                      "Shrink the initialization (Xavier/He), lower the learning rate or clip "
-                      "the gradient (clip_norm)."),
-        "saturated": ("Saturated layer: most activations sit in the flat tails",
-                      "Initialize with Xavier (Glorot), normalize the input or switch to ReLU."),
-        "dead": ("Dead ReLU units: inactive on the whole batch",
-                 "Use He, a smaller learning rate or a ReLU variant (Leaky ReLU, ELU); check "
-                 "that the bias is not very negative."),
-        "nonfinite": ("NaN or Inf values appear",
-                      "Lower the learning rate, clip the gradient and check the input and "
-                      "weights of the reported layer."),
-        "healthy": "Healthy: no threshold was crossed.",
-        "header": ("Kind", "Layer", "Evidence", "Threshold", "Remedy", "Section"),
-        "title": "Gradient-flow diagnosis",
-        "network": "whole network",
-        "layer": "layer",
-    },
-}
+            "saturated": "Sigmoid y Tanh", "dead": "ReLU", "nonfinite": "Señales prácticas",
+            "unmeasured": "Señales prácticas"}
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """One problem found.
+    """One problem found, or one check that could not be made.
 
     Attributes:
-        kind: ``"vanishing"``, ``"exploding"``, ``"saturated"``, ``"dead"`` or ``"nonfinite"``.
-        layer: Layer index (1 = nearest the input) or ``None`` for the whole network.
-        evidence: The number that triggered it (NaN for ``nonfinite``).
-        threshold: The threshold it crossed.
-        measure: What ``evidence`` measures, e.g. ``"grad_std[1] / grad_std[L]"``.
+        kind: ``"vanishing"``, ``"exploding"``, ``"saturated"``, ``"dead"``, ``"nonfinite"``,
+            or ``"unmeasured"``: a statistic some verdict rests on was not measured, so that
+            verdict is not given either way (the report is then not healthy).
+        layer: Layer index (1 = nearest the input) or ``None`` for the whole network (and
+            for an ``"unmeasured"`` statistic missing at several layers).
+        evidence: The number that triggered it (NaN for ``nonfinite`` and ``unmeasured``).
+        threshold: The threshold it crossed (NaN for ``nonfinite`` and ``unmeasured``).
+        measure: What ``evidence`` measures, e.g. ``"grad_std[1] / grad_std[L]"``; for
+            ``unmeasured``, the statistic that is missing, e.g. ``"grad_std[1, 8]"``.
         message: One-line description in the report's language.
         remedy: What to try, in the report's language.
         section: Title of the course page that explains it (a key of :data:`PAGES`).
@@ -150,56 +121,89 @@ class Verdict:
 
 @dataclass
 class Report:
-    """The verdicts of a diagnosis; ``healthy`` when there is none."""
+    """The verdicts of a diagnosis, the records they rest on and what they cover.
+
+    Attributes:
+        verdicts: Problems found, then the checks that could not be made (``"unmeasured"``).
+        records: The per-layer records judged, layer 1 first.
+        lang: ``"es"`` or ``"en"``.
+        untracked: Modules with parameters in no tracked layer, name -> why (an output
+            head, a recurrent module): the verdicts do not cover them.
+    """
 
     verdicts: list[Verdict] = field(default_factory=list)
     records: list[dict[str, Any]] = field(default_factory=list)
     lang: str = "es"
+    untracked: dict[str, str] = field(default_factory=dict)
 
     @property
     def healthy(self) -> bool:
+        """No verdict: no threshold crossed, and every statistic a verdict rests on measured."""
         return not self.verdicts
 
     def kinds(self) -> list[str]:
         return [v.kind for v in self.verdicts]
 
+    def covers(self) -> str:
+        """Which layers the verdicts cover and which modules they do not, in the report's language."""
+        t = _TEXT[self.lang]
+        names = [str(r.get("name", "")) for r in self.records]
+        if not names:
+            return t["covers"].format(layers=f"0 {t['layers']}") + "."
+        span = f"{t['the_layer']} 1" if len(names) == 1 else f"{t['the_layers']} 1–{len(names)}"
+        shown = names if len(names) <= 6 else [*names[:3], "…", *names[-2:]]
+        text = t["covers"].format(layers=f"{span} ({', '.join(shown)})")
+        if self.untracked:
+            text += "; " + t["untracked"].format(names=", ".join(self.untracked))
+        return text + "."
+
     def to_dict(self) -> dict[str, Any]:
         return {"healthy": self.healthy, "lang": self.lang,
-                "verdicts": [asdict(v) for v in self.verdicts], "records": list(self.records)}
+                "verdicts": [asdict(v) for v in self.verdicts], "records": list(self.records),
+                "untracked": dict(self.untracked)}
 
     def _rows(self) -> list[tuple[str, ...]]:
         t = _TEXT[self.lang]
         return [(v.kind, t["network"] if v.layer is None else f"{t['layer']} {v.layer}",
-                 v.measure if v.kind == "nonfinite" else f"{v.measure} = {v.evidence:.3g}",
-                 "—" if v.kind == "nonfinite" else f"{v.threshold:.3g}", v.remedy, v.section)
+                 v.measure if _unnumbered(v) else f"{v.measure} = {v.evidence:.3g}",
+                 "—" if _unnumbered(v) else f"{v.threshold:.3g}", v.remedy, v.section)
                 for v in self.verdicts]
 
     def __str__(self) -> str:
         t = _TEXT[self.lang]
         if self.healthy:
-            return f"{t['title']}: {t['healthy']}"
+            return f"{t['title']}: {t['healthy']}\n{self.covers()}"
         lines = [f"{t['title']}:"]
         for v, row in zip(self.verdicts, self._rows(), strict=True):
-            limit = "" if v.kind == "nonfinite" else f"; {t['header'][3].lower()} {row[3]}"
-            lines.append(f"- [{v.kind}] {row[1]}: {v.message} ({row[2]}{limit}).")
+            if v.kind == "unmeasured":  # the message says what, where and which verdict
+                lines.append(f"- [{v.kind}] {v.message}")
+            else:
+                limit = "" if _unnumbered(v) else f"; {t['header'][3].lower()} {row[3]}"
+                lines.append(f"- [{v.kind}] {row[1]}: {v.message} ({row[2]}{limit}).")
             lines.append(f"  {v.remedy} -> «{v.section}»")
+        lines.append(self.covers())
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
         t = _TEXT[self.lang]
+        covers = f"<p>{html.escape(self.covers())}</p>"
         if self.healthy:
-            return f"<p><b>{html.escape(t['title'])}</b>: {html.escape(t['healthy'])}</p>"
+            return f"<p><b>{html.escape(t['title'])}</b>: {html.escape(t['healthy'])}</p>{covers}"
         head = "".join(f"<th>{html.escape(h)}</th>" for h in t["header"])
         body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
                        for row in self._rows())
         return (f"<p><b>{html.escape(t['title'])}</b></p><table><thead><tr>{head}</tr></thead>"
-                f"<tbody>{body}</tbody></table>")
+                f"<tbody>{body}</tbody></table>{covers}")
 
     @classmethod
     def from_records(cls, records: list[dict[str, Any]], nonfinite: NonFinite | None = None,
                      lang: str = "es", kinds: dict[int, str] | None = None,
-                     batch_size: int | None = None) -> Report:
+                     batch_size: int | None = None, untracked: dict[str, str] | None = None,
+                     recurrent: dict[str, str] | None = None) -> Report:
         """Verdicts from one step's per-layer records (as :meth:`Tracker.summary` gives).
+
+        A statistic that is ``None`` (or NaN without a NaN/Inf flag) was not measured: the
+        verdict that rests on it is not given, and an ``"unmeasured"`` verdict says so.
 
         Args:
             records: One dict per layer, layer 1 first.
@@ -212,7 +216,11 @@ class Report:
                 ``"dead"`` only fires for ``"relu"`` (ReLU/ReLU6, the activations with a
                 zero gradient when off).
             batch_size: Examples behind ``dead_frac``; below :data:`DEAD_MIN_BATCH` no
-                ``"dead"`` verdict is given (``None``: unknown, judged anyway).
+                ``"dead"`` verdict is given and an ``"unmeasured"`` one says so
+                (``None``: unknown, judged anyway).
+            untracked: Modules in no tracked layer, name -> why (listed in the report).
+            recurrent: Those of them that are recurrent, name -> class name (``"LSTM"``):
+                the gradient through them is not measured, an ``"unmeasured"`` verdict.
         """
         if lang not in _TEXT:
             raise ValueError(f"lang must be 'es' or 'en', got {lang!r}")
@@ -239,7 +247,12 @@ class Report:
         verdicts = [Verdict(kind, layer, ev, thr, measure, text[kind][0], text[kind][1],
                             _SECTION[kind], PAGES[_SECTION[kind]])
                     for kind, layer, ev, thr, measure in found]
-        return cls(verdicts, [dict(r) for r in records], lang)
+        if nonfinite is None:  # after a NaN/Inf the missing statistics are its consequence
+            section = _SECTION["unmeasured"]
+            verdicts += [Verdict("unmeasured", layer, math.nan, math.nan, measure, message, remedy,
+                                 section, PAGES[section]) for layer, measure, message, remedy
+                         in unmeasured(records, lang, kinds, batch_size, recurrent or {})]
+        return cls(verdicts, [dict(r) for r in records], lang, dict(untracked or {}))
 
     @classmethod
     def from_tracker(cls, tracker: Tracker, lang: str = "es") -> Report:
@@ -249,7 +262,13 @@ class Report:
         if nonfinite is not None and (not records or nonfinite.step != records[0]["step"]):
             nonfinite = None  # an earlier step's event; this step's flags still count
         kinds = {layer.index: layer.kind for layer in tracker.layers}
-        return cls.from_records(records, nonfinite, lang, kinds, tracker.examples)
+        untracked, recurrent = untracked_modules(tracker)
+        return cls.from_records(records, nonfinite, lang, kinds, tracker.examples, untracked,
+                                recurrent)
+
+
+def _unnumbered(v: Verdict) -> bool:
+    return v.kind in ("nonfinite", "unmeasured")
 
 
 def _from_flags(records: list[dict[str, Any]]) -> NonFinite | None:
@@ -265,11 +284,16 @@ def _from_flags(records: list[dict[str, Any]]) -> NonFinite | None:
 
 
 def _flow_verdicts(records: list[dict[str, Any]]) -> list[tuple[str, int | None, float, float, str]]:
+    """Vanishing/exploding from the ratio of the end layers' ``grad_std`` (both measured) and
+    from the total weight-gradient norm. With a layer's norm missing the partial total still
+    proves an explosion (the total is larger), never a vanishing."""
     out: list[tuple[str, int | None, float, float, str]] = []
-    norms = [r["weight_grad_norm"] for r in records if r.get("weight_grad_norm") is not None]
-    total = math.sqrt(sum(n * n for n in norms)) if norms else None
+    norms = [r.get("weight_grad_norm") for r in records]
+    measured = [n for n in norms if not missing(n)]
+    total = math.sqrt(sum(n * n for n in measured)) if measured else None
+    complete = len(measured) == len(norms)
     stds = [r.get("grad_std") for r in records]
-    if len(stds) >= 2 and stds[0] is not None and stds[-1]:
+    if len(stds) >= 2 and not missing(stds[0]) and not missing(stds[-1]) and stds[-1]:
         ratio = stds[0] / stds[-1]
         measure = f"grad_std[1] / grad_std[{len(stds)}]"
         if ratio < VANISHING_RATIO:
@@ -277,7 +301,7 @@ def _flow_verdicts(records: list[dict[str, Any]]) -> list[tuple[str, int | None,
         elif ratio > EXPLODING_RATIO:
             out.append(("exploding", None, ratio, EXPLODING_RATIO, measure))
     if total is not None and not any(k in ("vanishing", "exploding") for k, *_ in out):
-        if total < VANISHING_NORM:
+        if total < VANISHING_NORM and complete:
             out.append(("vanishing", None, total, VANISHING_NORM, "‖∇W‖"))
         elif total > EXPLODING_NORM:
             out.append(("exploding", None, total, EXPLODING_NORM, "‖∇W‖"))
@@ -285,17 +309,19 @@ def _flow_verdicts(records: list[dict[str, Any]]) -> list[tuple[str, int | None,
 
 
 def diagnose_history(history: list[dict[str, Any]], lang: str = "es",
-                     batch_size: int | None = None) -> Report:
+                     batch_size: int | None = None,
+                     untracked: dict[str, str] | None = None) -> Report:
     """Verdicts on the last step of a :attr:`Tracker.history` (a list of per-layer records).
 
     The same verdicts as :meth:`Report.from_tracker` on that tracker; a NaN/Inf is read
-    from the records' flags, so its ``source`` is not known here.
+    from the records' flags, so its ``source`` is not known here, and the modules not
+    tracked only if given (``untracked``, as :attr:`Tracker.untracked`).
     """
     if not history:
         raise ValueError("the history is empty: no step was recorded")
     last = history[-1]["step"]
     return Report.from_records([r for r in history if r["step"] == last], lang=lang,
-                               batch_size=batch_size)
+                               batch_size=batch_size, untracked=untracked)
 
 
 def diagnose(model: nn.Module, X: Tensor, y: Tensor,
@@ -308,9 +334,11 @@ def diagnose(model: nn.Module, X: Tensor, y: Tensor,
 
     Args:
         model: A :class:`gradcourse.MLP` or any model :class:`Tracker` can follow.
-        X: A batch of inputs.
-        y: Targets for ``loss_fn`` (class indices for the default cross-entropy).
-        loss_fn: Default ``nn.CrossEntropyLoss()``.
+        X: A batch of inputs, or integer token ids for a model that starts with an
+            ``nn.Embedding``. NaN/Inf are allowed: the report says where they go.
+        y: Targets for ``loss_fn`` (class indices for the default cross-entropy, which
+            takes ``(B, C)`` logits; give ``loss_fn`` for ``(B, T, V)`` ones).
+        loss_fn: Default ``nn.CrossEntropyLoss()``. Must return a scalar.
         lang: ``"es"`` (default) or ``"en"``.
 
     Example:
@@ -320,11 +348,12 @@ def diagnose(model: nn.Module, X: Tensor, y: Tensor,
         ...             data.X_train[:256], data.y_train[:256]).healthy
         True
     """
-    _check_xy(X, y, "diagnose", classes=loss_fn is None, finite=False)
-    loss_fn = loss_fn or nn.CrossEntropyLoss()
-    if len(X) < DEAD_MIN_BATCH:
-        warnings.warn(f"diagnose: a batch of {len(X)} examples is too small to call ReLU "
+    if lang not in _TEXT:
+        raise ValueError(f"lang must be 'es' or 'en', got {lang!r}")
+    tracker = probe(model, X, y, loss_fn, what="diagnose", update_ratio=False)
+    examples = tracker.examples  # per unit: the batch, times T for (B, T, C) in a sequence model
+    if examples is not None and examples < DEAD_MIN_BATCH:
+        warnings.warn(f"diagnose: a batch of {examples} examples is too small to call ReLU "
                       f"units dead (need >= {DEAD_MIN_BATCH}); no 'dead' verdict is given",
                       stacklevel=2)
-    tracker = probe(model, X, y, loss_fn, update_ratio=False)
     return Report.from_tracker(tracker, lang)

@@ -20,9 +20,11 @@ truncated one.
 from __future__ import annotations
 
 import math
+import numbers
 import warnings
 from collections.abc import Callable
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -65,11 +67,19 @@ _TORCH_NONLINEARITIES = frozenset({
 
 
 def _number(name: str, value, *, positive: bool = False, nonnegative: bool = False) -> float:
-    """``value`` as a finite float, or a ``TypeError``/``ValueError`` that names ``name``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    """``value`` as a finite float, or a ``TypeError``/``ValueError`` that names ``name``.
+
+    Numpy scalars and one-element tensors are numbers; strings are not (``float("0")``
+    would read ``"0"`` as 0 where torch's own functions refuse it).
+    """
+    if isinstance(value, (str, bytes)) or getattr(getattr(value, "dtype", None), "kind", "") in ("U", "S"):
+        raise TypeError(f"{name} must be a number, got the string {value!r} (write it without quotes)")
+    if isinstance(value, (bool, np.bool_)) or getattr(value, "dtype", None) in (torch.bool, np.bool_):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    if not isinstance(value, (int, float)):
         try:
             value = float(value)  # numpy scalars, 0-dim tensors
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, RuntimeError):
             raise TypeError(f"{name} must be a number, got {type(value).__name__}") from None
     value = float(value)
     if not math.isfinite(value):
@@ -437,9 +447,9 @@ def _trunc_normal_std(mean: float, std: float, a: float, b: float) -> float:
 
 
 def _fan(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"fan_in and fan_out must be ints >= 1, got {name}={value!r}")
-    return value
+    return int(value)
 
 
 def weight_std(
@@ -486,8 +496,10 @@ def weight_std(
         if fan_in is not None or fan_out is not None:
             raise TypeError("give fan_in and fan_out, or shape, not both")
         shape = tuple(shape)
-        if len(shape) < 2 or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in shape):
+        if len(shape) < 2 or any(isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 1
+                                 for s in shape):
             raise ValueError(f"shape must have at least 2 dims, all ints >= 1, got {shape}")
+        shape = tuple(int(s) for s in shape)
         fan_in, fan_out = fans(torch.empty(shape, device="meta"))
         rows = shape[0]
     elif fan_in is None or fan_out is None:

@@ -8,6 +8,7 @@ the "same model and dataset" the slide deck asks for.
 from __future__ import annotations
 
 import contextlib
+import numbers
 from collections.abc import Callable, Iterator
 
 import torch
@@ -17,6 +18,31 @@ from . import activations, initializers
 from ._layers import TrackedLayer
 
 __all__ = ["MLP", "HiddenLayer"]
+
+
+def _check_seed(seed) -> int | None:
+    """``seed`` as an int >= 0 (or ``None``), as :func:`gradcourse.train` takes it."""
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed must be an int >= 0 or None, got {seed!r}")
+    if seed < 0:
+        raise ValueError(f"seed must be an int >= 0 or None, got {seed!r}")
+    return int(seed)
+
+
+def _check_bias_init(bias_init) -> float | str:
+    """A finite number or ``"pytorch"``; an error that names ``bias_init`` otherwise."""
+    if isinstance(bias_init, str):
+        if bias_init != "pytorch":
+            try:
+                hint = f" (write the number without quotes: bias_init={float(bias_init)!r})"
+            except ValueError:
+                hint = ""
+            raise ValueError(f'bias_init must be a number or "pytorch", got the string '
+                             f"{bias_init!r}{hint}")
+        return bias_init
+    return initializers._number("bias_init", bias_init)
 
 
 @contextlib.contextmanager
@@ -116,10 +142,15 @@ class MLP(nn.Module):
         super().__init__()
         for name, value in [("in_features", in_features), ("out_features", out_features),
                             ("depth", depth), ("width", width)]:
-            if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
                 raise TypeError(f"{name} must be an int, got {type(value).__name__}")
             if value < 1:
                 raise ValueError(f"{name} must be >= 1, got {value}")
+        in_features, out_features, depth, width = map(int, (in_features, out_features, depth, width))
+        for name, value in [("batchnorm", batchnorm), ("residual", residual)]:
+            if not isinstance(value, bool):  # batchnorm="False" would switch it on
+                raise TypeError(f"{name} must be True or False, got {value!r}")
+        bias_init, seed = _check_bias_init(bias_init), _check_seed(seed)
         act_kwargs = dict(act_kwargs or {})
         self.in_features, self.out_features = in_features, out_features
         self.depth, self.width = depth, width
@@ -157,7 +188,8 @@ class MLP(nn.Module):
         """
         if init is None:
             init, init_kwargs = self._init, {**self._init_kwargs, **init_kwargs}
-        bias_init = self._bias_init if bias_init is None else bias_init
+        bias_init = self._bias_init if bias_init is None else _check_bias_init(bias_init)
+        seed = _check_seed(seed)
         act = self.activation if initializers.takes_activation(init) else None
         if act is not None and "a" not in init_kwargs and "negative_slope" not in init_kwargs:
             act_module = self.hidden[0].act  # He eq. 15 needs the slope the model really uses
@@ -199,6 +231,9 @@ class MLP(nn.Module):
         """``(B, in_features)`` (or ``(B, C, H, W)``, flattened) -> logits ``(B, out_features)``."""
         if x.dim() > 2:
             x = x.flatten(1)  # (B, C, H, W) -> (B, C*H*W)
+        if not x.is_floating_point():
+            raise TypeError(f"MLP expects floating-point input, got {x.dtype} (use x.float(); "
+                            "token ids need an nn.Embedding first)")
         if x.dim() != 2 or x.shape[1] != self.in_features:
             raise ValueError(
                 f"MLP expects input of shape (batch, {self.in_features}), got {tuple(x.shape)}"

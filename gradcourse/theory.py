@@ -35,8 +35,11 @@ quadrature with 100 nodes, none on the kink of ReLU at 0).
 from __future__ import annotations
 
 import math
+import numbers
+from collections.abc import Iterable
 
 import torch
+from torch import Tensor
 
 from . import activations, initializers
 from ._registry import canonical
@@ -80,11 +83,25 @@ def _slopes_at_zero(activation: str, **kw) -> tuple[float, float]:
 
 
 def _check_widths(widths) -> list[int]:
+    """The layer sizes as ints; 10.7 is refused, not read as 10."""
+    if isinstance(widths, (str, bytes)) or not isinstance(widths, Iterable):
+        raise TypeError(f"widths must be a list of layer sizes [n_in, n_1, ..., n_out], got {widths!r}")
+    widths = list(widths)
+    for k, n in enumerate(widths):
+        if isinstance(n, Tensor) and n.numel() == 1 and not n.is_floating_point():
+            n = widths[k] = n.item()
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+            raise TypeError(f"widths must hold ints (layer sizes), got {n!r} at position {k}")
     widths = [int(n) for n in widths]
     if len(widths) < 3 or min(widths) < 1:
         raise ValueError("widths must list input, hidden and output sizes (at least 3, all >= 1), "
                          f"got {widths}")
     return widths
+
+
+def _variance(name: str, value) -> float:
+    """A variance argument: a finite number >= 0 that names ``name`` when it is not."""
+    return initializers._number(name, value, nonnegative=True)
 
 
 def _weight_var(scheme: str, fan_in: int, fan_out: int, activation: str, **kw) -> float:
@@ -128,6 +145,7 @@ def forward_variance(scheme: str, activation: str, widths, input_var: float = 1.
         ValueError: For bad ``widths``, an unknown ``method``/``of`` or activation.
     """
     widths = _check_widths(widths)
+    input_var = _variance("input_var", input_var)
     _check(method, of)
     akw = dict(act_kwargs or {})
     ikw = _init_kwargs(scheme, init_kwargs, akw)
@@ -159,6 +177,8 @@ def backward_variance(scheme: str, activation: str, widths, input_var: float = 1
     Arguments as in :func:`forward_variance`.
     """
     widths = _check_widths(widths)
+    input_var = _variance("input_var", input_var)
+    output_grad_var = _variance("output_grad_var", output_grad_var)
     _check(method)
     akw = dict(act_kwargs or {})
     q = forward_variance(scheme, activation, widths, input_var, method, act_kwargs=akw,
@@ -188,9 +208,10 @@ def _bisect(fn, lo: float, hi: float, iters: int = 60) -> float:
     return 0.5 * (lo + hi)
 
 
-def _check_sigmas(sigma_w2: float, sigma_b2: float) -> None:
-    if not (sigma_w2 > 0 and sigma_b2 >= 0 and math.isfinite(sigma_w2 + sigma_b2)):
-        raise ValueError(f"need sigma_w2 > 0 and sigma_b2 >= 0, got {sigma_w2}, {sigma_b2}")
+def _check_sigmas(sigma_w2: float, sigma_b2: float) -> tuple[float, float]:
+    """``(sigma_w2, sigma_b2)`` as floats: finite, ``sigma_w2 > 0``, ``sigma_b2 >= 0``."""
+    return (initializers._number("sigma_w2", sigma_w2, positive=True),
+            initializers._number("sigma_b2", sigma_b2, nonnegative=True))
 
 
 def fixed_point(activation: str, sigma_w2: float, sigma_b2: float = 0.0, **act_kwargs) -> float:
@@ -200,7 +221,7 @@ def fixed_point(activation: str, sigma_w2: float, sigma_b2: float = 0.0, **act_k
     :math:`q \mapsto \sigma_w^2 q (1 + a^2)/2 + \sigma_b^2`, and :math:`q^*` is closed-form.
     ``**act_kwargs`` are the activation's parameters (``negative_slope``, ``alpha``).
     """
-    _check_sigmas(sigma_w2, sigma_b2)
+    sigma_w2, sigma_b2 = _check_sigmas(sigma_w2, sigma_b2)
     a = _relu_slope(activation, **act_kwargs)
     if a is not None:
         r = sigma_w2 * (1 + a * a) / 2
@@ -230,7 +251,7 @@ def chi1(activation: str, sigma_w2: float, sigma_b2: float = 0.0, **act_kwargs) 
     For ReLU, Leaky ReLU and the identity :math:`\mathbb{E}[f'^2] = (1 + a^2)/2` whatever
     :math:`q^*`, so :math:`\chi_1 = \sigma_w^2 (1 + a^2)/2` even where :math:`q^*` diverges.
     """
-    _check_sigmas(sigma_w2, sigma_b2)
+    sigma_w2, sigma_b2 = _check_sigmas(sigma_w2, sigma_b2)
     a = _relu_slope(activation, **act_kwargs)
     if a is not None:
         return sigma_w2 * (1 + a * a) / 2
@@ -254,8 +275,7 @@ def critical_sigma_w2(activation: str, sigma_b2: float = 0.0, **act_kwargs) -> f
     Raises:
         ValueError: If ``sigma_b2 < 0`` or no critical point is found.
     """
-    if not sigma_b2 >= 0:
-        raise ValueError(f"need sigma_b2 >= 0, got {sigma_b2}")
+    sigma_b2 = initializers._number("sigma_b2", sigma_b2, nonnegative=True)
     a = _relu_slope(activation, **act_kwargs)
     if a is not None:
         return 2.0 / (1 + a * a)

@@ -121,6 +121,9 @@ def accuracy(model: nn.Module, X: Tensor, y: Tensor, batch_size: int = 1024) -> 
     try:
         for i in range(0, len(X), batch_size):
             out = model(X[i : i + batch_size].to(device))
+            if not isinstance(out, Tensor) or out.dim() != 2:
+                shape = tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__
+                raise ValueError(f"accuracy needs (B, C) logits from the model, got {shape}")
             correct += (out.argmax(1) == y[i : i + batch_size].to(device)).sum().item()
     finally:
         model.train(was_training)
@@ -128,14 +131,142 @@ def accuracy(model: nn.Module, X: Tensor, y: Tensor, batch_size: int = 1024) -> 
 
 
 def _device(model: nn.Module) -> torch.device:
-    """The device of the model's first parameter or buffer (CPU if it has none)."""
+    """The device of the model's first parameter or buffer (CPU if it has none).
+
+    Raises:
+        ValueError: For a model on the ``meta`` device: it has shapes but no values.
+    """
+    for name, t in (*model.named_parameters(), *model.named_buffers()):
+        if t.is_meta:
+            raise ValueError(f"the model is on the meta device ({name} holds no values): build it "
+                             "on a real device, or materialize it first with model.to_empty(device="
+                             "'cpu') and then initialize it (gc.initialize_ or reset_parameters())")
     for t in (*model.parameters(), *model.buffers()):
         return t.device
     return torch.device("cpu")
 
 
+_HOOKS = ("on_train_begin", "on_after_backward", "on_step_end", "on_exception", "on_train_end")
+
+
+def _callbacks(callbacks) -> list[Callback]:
+    """A list of callbacks: one given alone is a list of one; anything without the hooks is refused."""
+    items = [callbacks] if isinstance(callbacks, Callback) else callbacks
+    try:
+        items = list(items)
+    except TypeError:
+        raise TypeError(f"callbacks must be a list of Callback objects (e.g. [gc.Tracker(model)]), "
+                        f"got {type(callbacks).__name__}") from None
+    for cb in items:
+        lacking = [h for h in _HOOKS if not callable(getattr(cb, h, None))]
+        if lacking:
+            raise TypeError(f"callbacks must be Callback objects (subclass gradcourse.Callback); "
+                            f"{type(cb).__name__} has no {', '.join(lacking)}")
+    return items
+
+
+def _check_trainable(model: nn.Module, what: str) -> None:
+    """Gradients can be computed: a trainable parameter, and not inside ``torch.inference_mode``."""
+    if not any(p.requires_grad for p in model.parameters()):
+        raise ValueError(f"{what}: model has no trainable parameters (requires_grad=True)")
+    if torch.is_inference_mode_enabled():
+        raise RuntimeError(f"{what} needs gradients, which torch.inference_mode() turns off: "
+                           "call it outside that block")
+
+
+def _check_dtype(model: nn.Module, X: Tensor) -> None:
+    """A floating ``X`` must have the dtype of the model's floating parameters."""
+    dtypes = {p.dtype for p in model.parameters() if p.is_floating_point()}
+    if X.is_floating_point() and dtypes and X.dtype not in dtypes:
+        want = next(iter(dtypes))
+        raise TypeError(f"X is {X.dtype} but the model's parameters are {want}: convert the data "
+                        f"(X.to({want})) or the model (model.to({X.dtype}))")
+
+
+def _forward(model: nn.Module, X: Tensor, what: str, ids: Tensor | None = None) -> Tensor:
+    """``model(X)``; for integer ``X`` (token ids), torch's dtype and index errors say so.
+
+    ``ids``: all the token ids the model will see (``X`` may be the first example only);
+    one beyond every ``nn.Embedding`` of the model is refused before the pass.
+    """
+    if X.is_floating_point():
+        return _logits(model(X), what)
+    ids = X if ids is None else ids
+    sizes = sorted({m.num_embeddings for m in model.modules()
+                    if isinstance(m, (nn.Embedding, nn.EmbeddingBag))})
+    span = f"X holds token ids in [{int(ids.min())}, {int(ids.max())}]" if ids.numel() else ""
+    message = (f"{what}: {span} but the model's nn.Embedding has {', '.join(map(str, sizes))} "
+               "entries: ids must be in [0, num_embeddings)")
+    if sizes and ids.numel() and (ids.min() < 0 or ids.max() >= sizes[-1]):
+        raise IndexError(message)
+    try:
+        out = model(X)
+    except (RuntimeError, IndexError) as err:
+        if isinstance(err, IndexError) and sizes:
+            raise IndexError(f"{message} ({err})") from err
+        raise TypeError(f"{what}: the model failed on integer X ({X.dtype}): {err}. Integer X is "
+                        "passed as it is, as token ids for an nn.Embedding; for features use "
+                        "X.float()") from err
+    return _logits(out, what)
+
+
+def _logits(out, what: str) -> Tensor:
+    if not isinstance(out, Tensor):  # nn.LSTM returns (output, (h, c)), HF models a dict
+        raise TypeError(f"{what}: the model must return a tensor of logits, got "
+                        f"{type(out).__name__}: wrap it in a module whose forward returns the "
+                        "tensor the loss takes (e.g. the LSTM's output through a Linear head)")
+    return out
+
+
+def _check_labels(out: Tensor, labels: Tensor, name: str, ignore_index: int | None = None,
+                  what: str = "") -> None:
+    """Class indices ``labels`` fit logits ``out`` ``(B, C, ...)``: the shape, and each
+    label in ``[0, C)`` (``ignore_index``, skipped by the loss, allowed). ``what`` prefixes
+    the messages."""
+    what = f"{what}: " if what else ""
+    if out.dim() < 2:
+        raise ValueError(f"{what}with cross-entropy the model must output (B, C) logits, got shape "
+                         f"{tuple(out.shape)}; pass loss_fn for other outputs")
+    want = (out.shape[0], *out.shape[2:])
+    if tuple(labels.shape) != want:
+        hint = (" Logits (B, T, V) need the classes on dim 1: pass e.g. loss_fn=lambda out, y: "
+                "F.cross_entropy(out.flatten(0, 1), y.flatten())" if out.dim() == 3 else "")
+        raise ValueError(f"{what}cross-entropy reads the model's output {tuple(out.shape)} as (B, C, ...) "
+                         f"with C = {out.shape[1]} classes on dim 1, so {name} must have shape "
+                         f"{want}, got {tuple(labels.shape)}.{hint}")
+    n_classes = out.shape[1]
+    kept = labels if ignore_index is None else labels[labels != ignore_index]
+    if kept.numel() and (kept.min() < 0 or kept.max() >= n_classes):
+        bad = kept[(kept < 0) | (kept >= n_classes)][0].item()
+        hint = (" (-100, cross-entropy's ignore_index, is not supported: drop those examples)"
+                if bad == -100 else "")
+        raise ValueError(f"{what}{name} must hold class indices in [0, {n_classes}) for a model with "
+                         f"{n_classes} outputs; found {bad}{hint}")
+
+
+def _check_loss(loss, what: str = "") -> None:
+    if not isinstance(loss, Tensor) or loss.dim() != 0:
+        shape = tuple(loss.shape) if isinstance(loss, Tensor) else type(loss).__name__
+        where = f"{what}: " if what else ""
+        raise ValueError(f"{where}loss_fn must return a scalar tensor, got {shape}; for a torch "
+                         "loss use reduction='mean' or 'sum', not 'none'")
+
+
+def _check_types(X: Tensor, y: Tensor, what: str, *, classes: bool) -> None:
+    """Tensors; ``X`` floating (features) or integer (token ids); int64 ``y`` for ``classes``."""
+    if not isinstance(X, Tensor) or not isinstance(y, Tensor):
+        raise TypeError(f"{what}: X and y must be torch tensors, got {type(X).__name__} and "
+                        f"{type(y).__name__} (convert with torch.as_tensor)")
+    if not (X.is_floating_point() or _integer(X)):
+        raise TypeError(f"{what}: X must be a floating-point tensor (features) or an integer one "
+                        f"(token ids), got {X.dtype} (use X.float())")
+    if classes and y.dtype != torch.int64:
+        raise TypeError(f"{what}: y must hold int64 class indices, got {y.dtype} (use y.long() for "
+                        "labels, or pass a regression loss_fn such as nn.MSELoss() for float targets)")
+
+
 def _check_xy(X: Tensor, y: Tensor, what: str, *, classes: bool = True, finite: bool = True) -> None:
-    """Check a batch ``(X, y)``: tensors, ``X`` floating ``(N, ...)``, same N, not empty.
+    """Check a batch ``(X, y)``: tensors, ``X`` floating or integer ``(N, ...)``, same N, not empty.
 
     Args:
         X, y: The inputs and targets.
@@ -143,14 +274,7 @@ def _check_xy(X: Tensor, y: Tensor, what: str, *, classes: bool = True, finite: 
         classes: ``y`` must hold int64 class indices ``(N,)``; otherwise any targets with N rows.
         finite: ``X`` must hold no NaN/Inf.
     """
-    if not isinstance(X, Tensor) or not isinstance(y, Tensor):
-        raise TypeError(f"{what}: X and y must be torch tensors, got {type(X).__name__} and "
-                        f"{type(y).__name__} (convert with torch.as_tensor)")
-    if not X.is_floating_point():
-        raise TypeError(f"{what}: X must be a floating-point tensor, got {X.dtype} (use X.float())")
-    if classes and y.dtype != torch.int64:
-        raise TypeError(f"{what}: y must hold int64 class indices, got {y.dtype} (use y.long() for "
-                        "labels, or pass a regression loss_fn such as nn.MSELoss() for float targets)")
+    _check_types(X, y, what, classes=classes)
     if X.dim() < 2 or y.dim() < 1 or (classes and y.dim() != 1):
         shape = "(N,)" if classes else "(N, ...)"
         raise ValueError(f"{what}: X must be (N, D) and y {shape}, got {tuple(X.shape)} and {tuple(y.shape)}")
@@ -162,6 +286,10 @@ def _check_xy(X: Tensor, y: Tensor, what: str, *, classes: bool = True, finite: 
         raise ValueError(f"{what}: X contains NaN or Inf")
     if not classes and y.is_floating_point() and finite and not torch.isfinite(y).all():
         raise ValueError(f"{what}: y contains NaN or Inf")
+
+
+def _integer(t: Tensor) -> bool:
+    return not t.is_floating_point() and not t.is_complex() and t.dtype != torch.bool
 
 
 def _as_dataset(data, loss_fn=None) -> tuple[Dataset, bool]:
@@ -277,38 +405,25 @@ def _probe(model: nn.Module, ds: Dataset, loss_fn, classes: bool, check_labels: 
     """One example through the model in eval mode (no RNG, no BatchNorm update): clear errors
     for a dtype mismatch, labels out of range and a loss that is not a scalar."""
     X, y = ds.X_train, ds.y_train
-    dtypes = {p.dtype for p in model.parameters() if p.is_floating_point()}
-    if dtypes and X.dtype not in dtypes:
-        want = next(iter(dtypes))
-        raise TypeError(f"X is {X.dtype} but the model's parameters are {want}: convert the data "
-                        f"(X.to({want})) or the model (model.to({X.dtype}))")
+    _check_dtype(model, X)
     was_training = model.training
     model.eval()
     try:
         with torch.no_grad():
-            out = model(X[:1])
+            out = _forward(model, X[:1], "training data", ids=X)
             if classes and check_labels:
                 if out.dim() != 2:
                     raise ValueError(f"with the default cross-entropy the model must output (B, C) "
                                      f"logits, got shape {tuple(out.shape)}; pass loss_fn for other outputs")
-                n_classes = out.shape[1]
                 for name, labels in (("y_train", y), ("y_test", ds.y_test)):
-                    if labels.numel() and (labels.min() < 0 or labels.max() >= n_classes):
-                        bad = labels[(labels < 0) | (labels >= n_classes)][0].item()
-                        hint = (" (-100, cross-entropy's ignore_index, is not supported: drop those "
-                                "examples)" if bad == -100 else "")
-                        raise ValueError(f"{name} must hold class indices in [0, {n_classes}) for a model "
-                                         f"with {n_classes} outputs; found {bad}{hint}")
+                    _check_labels(out.expand(len(labels), -1), labels, name)
             elif not classes and out.shape[1:] != y.shape[1:]:
                 raise ValueError(f"the model outputs {tuple(out.shape[1:])} per example but y has "
                                  f"{tuple(y.shape[1:])}: reshape y (e.g. y[:, None]) to match")
             loss = loss_fn(out, y[:1])
     finally:
         model.train(was_training)
-    if not isinstance(loss, Tensor) or loss.dim() != 0:
-        shape = tuple(loss.shape) if isinstance(loss, Tensor) else type(loss).__name__
-        raise ValueError(f"loss_fn must return a scalar tensor, got {shape}; for a torch loss use "
-                         "reduction='mean' or 'sum', not 'none'")
+    _check_loss(loss)
 
 
 def train(
@@ -335,7 +450,8 @@ def train(
         model: Any classifier ``(B, D) -> (B, C)`` (or a regression model with a ``loss_fn``).
             Its mode (train/eval) is restored at the end.
         data: A :class:`~gradcourse.data.Dataset`, or ``(X, y)`` / ``(X, y, X_test, y_test)``.
-            The tensors are moved to the model's device; ``X`` must have its dtype.
+            The tensors are moved to the model's device; a floating ``X`` must have the
+            model's dtype, an integer one holds token ids for an ``nn.Embedding``.
             Float ``y`` means regression: give a ``loss_fn`` (e.g. ``nn.MSELoss()``);
             accuracy is then not measured.
         lr: Learning rate (> 0; default 0.1). Not with an optimizer factory.
@@ -379,8 +495,8 @@ def train(
     steps = _int("steps", steps, optional=True)
     epochs = _int("epochs", epochs, optional=True)
     _want_progress(progress)  # a bad value fails here, before any step
-    if not any(p.requires_grad for p in model.parameters()):
-        raise ValueError("model has no trainable parameters (requires_grad=True)")
+    _check_trainable(model, "train")
+    callbacks = _callbacks(callbacks)
     device = _device(model)
     ds = dataclasses.replace(ds, **{f.name: getattr(ds, f.name).to(device)
                                     for f in dataclasses.fields(ds) if f.name[0] in "Xy"})

@@ -62,8 +62,9 @@ for pair in [("sigmoid", "tanh"), ("relu", "leaky_relu"), ("elu",)]:
 
 print("activación   f' máxima   f'(-5)   fracción de [-6, 6] con f' < 0,05")
 for name, dfx in d.items():
-    print(f"{NAMES[name]:<12} {dfx.max():9.3f} {dfx[x == -5].item():8.4f}   "
-          f"{(dfx < 0.05).float().mean():.0%}")
+    print(f"{NAMES[name]:<12} {plots.number(dfx.max().item(), '.3f'):>9} "
+          f"{plots.number(dfx[x == -5].item(), '.4f'):>8}   "
+          f"{plots.number(100 * (dfx < 0.05).float().mean().item(), '.0f')} %")
 
 # %%
 # Conclusión
@@ -78,7 +79,7 @@ for name, dfx in d.items():
 # inactiva todavía recibe gradiente.
 #
 # Este ejemplo acompaña a :doc:`/clase/05-funciones-activacion`,
-# :doc:`/clase/06-sigmoid-tanh`, :doc:`/clase/07-relu` y
+# :doc:`la sigmoide y la tanh </clase/06-sigmoid-tanh>`, :doc:`/clase/07-relu` y
 # :doc:`/clase/08-variantes-relu`.
 
 # %%

@@ -76,7 +76,9 @@ for name, dfx in d.items():
 # gradiente entero (derivada 1) para entradas positivas pero lo corta del todo
 # para las negativas: de ahí las neuronas muertas. Leaky ReLU (pendiente 0,01)
 # y ELU mantienen una derivada positiva en todo el eje, así que una unidad
-# inactiva todavía recibe gradiente.
+# inactiva todavía recibe gradiente; la de Leaky ReLU es constante, y la de
+# ELU, :math:`\alpha e^{x}`, se hace cada vez más pequeña hacia la izquierda
+# (en :math:`x = -5` ya es menor que 0,01).
 #
 # Este ejemplo acompaña a :doc:`/clase/05-funciones-activacion`,
 # :doc:`la sigmoide y la tanh </clase/06-sigmoid-tanh>`, :doc:`/clase/07-relu` y
@@ -97,3 +99,4 @@ assert abs(d["tanh"].max().item() - 1.0) < 1e-6
 assert d["tanh"][x.abs() >= 3].max() < 0.01
 assert (d["relu"][neg] == 0).all() and (d["relu"][pos] == 1).all()
 assert (d["leaky_relu"][neg] == 0.01).all() and (d["elu"] > 0).all()
+assert d["elu"][x == -5].item() < 0.01  # ELU: positive, but small far left

@@ -83,7 +83,9 @@ for act in ("tanh", "relu"):
     print(f"{act}: std en la capa {DEPTH}, medida (mediana) y teórica")
     for label in SCHEMES:
         measured = runs.median(f"{act} {label}")[-1]
-        print(f"  {label:<16} {measured:9.2g} {predicted[act, label][-1]:9.2g}")
+        theory_std = predicted[act, label][-1]
+        print(f"  {label:<16} {gc.plots.number(measured, '.2g'):>11} "
+              f"{gc.plots.number(theory_std, '.2g'):>11}")
 
 # %%
 # Las figuras
@@ -126,7 +128,7 @@ for act, title in [("tanh", "Tanh"), ("relu", "ReLU")]:
 # Cada activación necesita su inicialización.
 #
 # Este ejemplo acompaña a :doc:`/clase/09-inicializacion`,
-# :doc:`/clase/10-xavier` y :doc:`/clase/11-he`.
+# :doc:`/clase/10-xavier` y :doc:`la inicialización de He </clase/11-he>`.
 
 # %%
 # Comprobación
@@ -149,7 +151,8 @@ for act in ("tanh", "relu"):
         assert (0.8 < median).all() and (median < 1.25).all(), (act, label)
         assert (1 / 1.6 < ratio).all() and (ratio < 1.6).all(), (act, label)
         lo, hi = min(lo, ratio.min()), max(hi, ratio.max())
-print(f"medida / teoría, todas las semillas y capas: {lo:.2f} a {hi:.2f}")
+print("medida / teoría, todas las semillas y capas:",
+      gc.plots.number_range(lo, hi, ".2f"))
 relu = {label: runs[f"relu {label}"] for label in SCHEMES}
 assert relu["normal σ = 0,01"][:, -1].max() < 1e-6
 assert relu["normal σ = 1"][:, -1].min() > 1e6

@@ -62,8 +62,9 @@ for pair in [("sigmoid", "tanh"), ("relu", "leaky_relu"), ("elu",)]:
 
 print("activación   f' máxima   f'(-5)   fracción de [-6, 6] con f' < 0,05")
 for name, dfx in d.items():
-    print(f"{NAMES[name]:<12} {dfx.max():9.3f} {dfx[x == -5].item():8.4f}   "
-          f"{(dfx < 0.05).float().mean():.0%}")
+    print(f"{NAMES[name]:<12} {plots.number(dfx.max().item(), '.3f'):>9} "
+          f"{plots.number(dfx[x == -5].item(), '.4f'):>8}   "
+          f"{plots.number(100 * (dfx < 0.05).float().mean().item(), '.0f')} %")
 
 # %%
 # Conclusión
@@ -75,10 +76,12 @@ for name, dfx in d.items():
 # gradiente entero (derivada 1) para entradas positivas pero lo corta del todo
 # para las negativas: de ahí las neuronas muertas. Leaky ReLU (pendiente 0,01)
 # y ELU mantienen una derivada positiva en todo el eje, así que una unidad
-# inactiva todavía recibe gradiente.
+# inactiva todavía recibe gradiente; la de Leaky ReLU es constante, y la de
+# ELU, :math:`\alpha e^{x}`, se hace cada vez más pequeña hacia la izquierda
+# (en :math:`x = -5` ya es menor que 0,01).
 #
 # Este ejemplo acompaña a :doc:`/clase/05-funciones-activacion`,
-# :doc:`/clase/06-sigmoid-tanh`, :doc:`/clase/07-relu` y
+# :doc:`la sigmoide y la tanh </clase/06-sigmoid-tanh>`, :doc:`/clase/07-relu` y
 # :doc:`/clase/08-variantes-relu`.
 
 # %%
@@ -96,3 +99,4 @@ assert abs(d["tanh"].max().item() - 1.0) < 1e-6
 assert d["tanh"][x.abs() >= 3].max() < 0.01
 assert (d["relu"][neg] == 0).all() and (d["relu"][pos] == 1).all()
 assert (d["leaky_relu"][neg] == 0.01).all() and (d["elu"] > 0).all()
+assert d["elu"][x == -5].item() < 0.01  # ELU: positive, but small far left

@@ -5,7 +5,7 @@ Neuronas ReLU muertas: tasa de aprendizaje y sesgo inicial
 Una unidad ReLU cuya preactivación es negativa para todos los ejemplos
 devuelve 0 y recibe gradiente 0: está muerta. Medimos, en 5 semillas, cuántas
 unidades mueren al subir la tasa de aprendizaje o al empezar con sesgos
-negativos, cuáles vuelven y cómo Leaky ReLU y ELU evitan el problema.
+negativos, cuáles vuelven y hasta dónde lo evitan Leaky ReLU y ELU.
 """
 
 # sphinx_gallery_thumbnail_number = 1
@@ -21,7 +21,8 @@ negativos, cuáles vuelven y cómo Leaky ReLU y ELU evitan el problema.
 # promediamos las tres capas ocultas de 32 unidades. Con ReLU una unidad
 # inactiva está muerta: no recibe gradiente. Con Leaky ReLU y ELU la derivada
 # es positiva en todo el eje, así que una unidad inactiva sigue recibiendo
-# gradiente y puede volver.
+# gradiente y puede volver; la de ELU, :math:`\alpha e^{x}`, es diminuta si la
+# preactivación es muy negativa.
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -57,6 +58,20 @@ def inactive_fraction(model):
     return float(np.mean([r["dead_frac"] for r in stats]))
 
 
+@torch.no_grad()
+def inactive_slope(model):
+    """Mean f'(z) over the examples and the inactive units (NaN if none)."""
+    h, slopes = data.X_train, []
+    for layer in model.hidden:
+        z = layer.linear(h)  # (N, 32)
+        inactive = (z <= 0).all(dim=0)
+        slopes.append(gc.activations.derivative(model.activation, z[:, inactive],
+                                                **ACTS[model.activation][1]))
+        h = layer.act(z)
+    slopes = torch.cat([d.flatten() for d in slopes])
+    return slopes.mean().item() if slopes.numel() else float("nan")
+
+
 # %%
 # 1. Tasa de aprendizaje
 # ----------------------
@@ -79,15 +94,19 @@ def lr_sweep(seed):
             hist = train_adam(model, lr, seed)
             out[f"{act} inactivas"].append(inactive_fraction(model))
             out[f"{act} exactitud"].append(hist.test_acc[-1])
+        out[f"{act} pendiente"] = inactive_slope(model)  # with the last lr
     return out
 
 
 sweep = gc.over_seeds(lr_sweep, seeds=5)
-print(f"{'tasa de aprendizaje:':>36}", "  ".join(f"{lr:>5}" for lr in LRS))
+es = gc.plots.number
+print(f"{'tasa de aprendizaje:':>36}",
+      "  ".join(f"{es(lr, 'g'):>5}" for lr in LRS))
 for act, (name, _) in ACTS.items():
     for what in ("inactivas", "exactitud"):
         values = sweep.median(f"{act} {what}")
-        print(f"{name:>26} {what:<9}", "  ".join(f"{v:5.2f}" for v in values))
+        print(f"{name:>26} {what:<9}",
+              "  ".join(f"{es(v, '5.2f'):>5}" for v in values))
 print("(medianas de 5 semillas)")
 
 # %%
@@ -171,7 +190,8 @@ for act in ("relu", "elu"):
         rows = bias[f"{act} {what}"].astype(int)
         print(f"  {what:<9}", "  ".join("/".join(map(str, r)) for r in rows))
     lo, hi = bias.range(f"{act} exactitud")
-    print(f"  exactitud en el conjunto de prueba: {lo:.2f} a {hi:.2f}")
+    print("  exactitud en el conjunto de prueba:",
+          gc.plots.number_range(lo, hi, ".2f"))
 
 # %%
 # Las barras son la mediana de las 5 semillas y las líneas, de la menor a la
@@ -203,18 +223,24 @@ fig.tight_layout()
 #
 # La fracción de ReLU muertas crece con la tasa de aprendizaje: casi ninguna
 # con 0,003 y más de la mitad con 0,3, donde la red ya no aprende. Con Leaky
-# ReLU apenas hay unidades inactivas y la red sigue aprendiendo con 0,3; ELU
-# aguanta 0,03 pero no 0,3 (ahí el problema es la inestabilidad de pasos tan
-# grandes, no la muerte de unidades).
+# ReLU apenas hay unidades inactivas y la red sigue aprendiendo con 0,3. ELU
+# aguanta 0,03 pero no 0,3: ahí casi la mitad de sus unidades quedan
+# inactivas y, aunque su derivada nunca es exactamente 0 en teoría, la que
+# reciben es diminuta (de media, menos de :math:`10^{-4}` en todas las
+# semillas), porque :math:`\alpha e^{x}` tiende a 0 para preactivaciones muy
+# negativas. En la práctica están tan muertas como las de ReLU.
 #
 # Con sesgos iniciales de :math:`-3` muchas unidades nacen inactivas, sobre
-# todo en las capas 2 y 3. Con ELU, que les da gradiente, vuelven todas o casi
-# todas y la red aprende. Con ReLU muchas siguen muertas y la red apenas
-# aprende. Pero «muerta» no es siempre «para siempre»: en la **capa 1**
-# ninguna vuelve, porque sus entradas son los datos y sus pesos no cambian;
-# en las capas 2 y 3 algunas reviven, porque sus entradas, las salidas de las
-# capas anteriores, siguen cambiando al entrenar (y otras mueren por el
-# camino).
+# todo en las capas 2 y 3. Con ELU, que les da gradiente, vuelven todas o
+# casi todas y la red aprende. Con ReLU muchas
+# siguen muertas y la red no pasa del azar. Pero «muerta» no es siempre «para
+# siempre»: en la **capa 1** (solo un par de unidades nacen inactivas en las 5
+# semillas) ninguna vuelve, porque sus entradas son los datos, que no cambian,
+# y un Adam recién creado no mueve un peso cuyo gradiente es exactamente 0 (un
+# optimizador que conservara el momento de cuando estaban vivas sí podría
+# moverlas: :doc:`/clase/07-relu`). En las capas 2 y 3 algunas reviven,
+# porque sus entradas, las salidas de las capas anteriores, siguen cambiando
+# al entrenar (y otras mueren por el camino).
 #
 # Este ejemplo acompaña a :doc:`/clase/07-relu` y a
 # :doc:`/clase/08-variantes-relu`.
@@ -230,11 +256,17 @@ fig.tight_layout()
 relu_dead = sweep.median("relu inactivas")
 acc = {act: sweep.median(f"{act} exactitud") for act in ACTS}
 revived = bias["relu revividas"]
-print("ReLU inactivas (medianas):", np.round(relu_dead, 2))
+elu_slope = sweep["elu pendiente"]  # (5,): f' of ELU's inactive units, lr 0.3
+print("ReLU inactivas (medianas):",
+      "; ".join(es(v, ".2f") for v in relu_dead))
 print("Leaky ReLU inactivas (medianas):",
-      np.round(sweep.median("leaky_relu inactivas"), 2))
-print("exactitud con 0,3 (medianas): Leaky", round(acc["leaky_relu"][-1], 2),
-      " ReLU", round(acc["relu"][-1], 2), " ELU", round(acc["elu"][-1], 2))
+      "; ".join(es(v, ".2f") for v in sweep.median("leaky_relu inactivas")))
+print("exactitud con 0,3 (medianas): Leaky", es(acc["leaky_relu"][-1], ".2f"),
+      " ReLU", es(acc["relu"][-1], ".2f"), " ELU", es(acc["elu"][-1], ".2f"))
+print("ELU con 0,3: derivada media de las unidades inactivas, por semilla:",
+      "; ".join(es(v, ".0e") for v in elu_slope))
+print("ReLU inactivas en la capa 1 al inicializar (5 semillas):",
+      int(bias["relu antes"][:, 0].sum()))
 print("ReLU revividas en las capas 1/2/3 (5 semillas):",
       revived.sum(axis=0).astype(int))
 assert relu_dead[0] < 0.05 and relu_dead[-1] > 0.4, relu_dead
@@ -242,12 +274,14 @@ assert (np.diff(relu_dead) >= 0).all(), relu_dead  # crece con la tasa
 assert sweep.median("leaky_relu inactivas").max() < 0.1
 assert acc["leaky_relu"][-1] > acc["relu"][-1] + 0.4, acc
 assert acc["elu"][1] > 0.85 and acc["elu"][-1] < 0.5, acc["elu"]
+assert np.nanmax(elu_slope) < 1e-4, elu_slope  # 3 kernels: 1e-12 to 1e-5
 
 relu_before = bias["relu antes"].sum(axis=1) / 96
 assert np.median(relu_before) > 0.2, relu_before  # muchas nacen inactivas
 assert bias["elu después"].sum(axis=1).max() <= 5  # ELU: vuelven
 assert np.median(bias["relu después"].sum(axis=1)) >= 10  # ReLU: no todas
-assert (revived[:, 0] == 0).all()  # capa 1: ninguna vuelve, por construcción
+assert bias["relu antes"][:, 0].sum() >= 1  # la capa 1 tiene alguna inactiva
+assert (revived[:, 0] == 0).all()  # y ninguna vuelve: datos fijos, Adam nuevo
 assert revived[:, 1:].sum() >= 5  # capas 2 y 3: algunas reviven
 assert (bias.median("elu exactitud")
         > bias.quantile("relu exactitud", 1.0) + 0.3)

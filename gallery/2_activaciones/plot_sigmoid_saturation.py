@@ -30,6 +30,7 @@ import gradcourse as gc
 import gradcourse.plots
 
 gc.plots.use_style()
+es = gc.plots.number  # decimal comma
 DEPTH, STEPS = 4, 400
 data = gc.digits()
 histories = []  # one History per seed, for the loss curves
@@ -56,8 +57,8 @@ steps = runs["paso"][0].astype(int)
 for k in range(1, DEPTH + 1):
     mean = runs.median(f"capa {k}")
     print(f"capa {k}: media de la activación en los pasos {steps[0]}, "
-          f"{steps[2]} y {steps[-1]}: {mean[0]:.2f}, {mean[2]:.2f}, "
-          f"{mean[-1]:.2f}")
+          f"{steps[2]} y {steps[-1]}: {es(mean[0], '.2f')}; "
+          f"{es(mean[2], '.2f')}; {es(mean[-1], '.2f')}")
 print("(medianas de 5 semillas)")
 
 # %%
@@ -110,15 +111,16 @@ fig.tight_layout()
 # menos de 0,1 y la mediana de las semillas se queda ahí hasta el final
 # (alguna semilla puede empezar a salir antes del paso 400), mientras las
 # capas inferiores siguen lejos de la saturación, con medias entre 0,4 y 0,85.
-# En esa zona la derivada de la sigmoide es pequeña y la capa apenas
-# transmite información ni gradiente: la pérdida se queda en
+# En esa zona la salida y la derivada de la sigmoide son pequeñas
+# (:math:`\sigma' = \sigma(1 - \sigma) \approx \sigma`): la capa pasa poca
+# señal a la salida y poco gradiente hacia atrás, y la pérdida se queda en
 # :math:`\ln 10 \approx 2{,}30` y la exactitud, cerca del 10 % del azar.
 # Glorot y Bengio observan que la capa sale de la saturación muy despacio,
 # tras muchos más pasos, y que solo entonces la red empieza a aprender; es el
 # mecanismo por el que desaconsejan la sigmoide en redes profundas con esta
 # inicialización.
 #
-# Este ejemplo acompaña a :doc:`/clase/06-sigmoid-tanh`.
+# Este ejemplo acompaña a :doc:`la sigmoide y la tanh </clase/06-sigmoid-tanh>`.
 
 # %%
 # Comprobación
@@ -136,12 +138,14 @@ loss = np.array([h.loss[40:] for h in histories])
 acc = runs["exactitud"]
 escaped = int((top.max(axis=1) >= 0.1).sum())
 print(f"última capa desde el paso 41: mediana de las semillas como mucho "
-      f"{np.median(top, axis=0).max():.3f};")
+      f"{es(np.median(top, axis=0).max(), '.3f')};")
 print(f"  semillas que pasan de 0,1 en algún paso: {escaped} de 5")
-print(f"capas 1 a {DEPTH - 1}: entre {lower.min():.3f} y {lower.max():.3f}")
-print(f"pérdida media desde el paso 41, por semilla: "
-      f"{np.round(loss.mean(axis=1), 3)}")
-print(f"exactitud, máximo de cada semilla: {np.round(acc.max(axis=1), 2)}")
+print(f"capas 1 a {DEPTH - 1}: "
+      f"{gc.plots.number_range(lower.min(), lower.max(), '.3f')}")
+print("pérdida media desde el paso 41, por semilla:",
+      "; ".join(es(v, ".3f") for v in loss.mean(axis=1)))
+print("exactitud, máximo de cada semilla:",
+      "; ".join(es(v, ".2f") for v in acc.max(axis=1)))
 assert np.median(top, axis=0).max() < 0.1  # la última capa, saturada
 assert lower.min() > 0.4 and lower.max() < 0.85  # las demás, no
 assert loss.mean(axis=1).min() > 2.2  # la pérdida no baja de ln 10

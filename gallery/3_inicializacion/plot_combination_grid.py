@@ -133,7 +133,7 @@ plots.spanish_axes(fig)
 # :ref:`sphx_glr_auto_examples_2_activaciones_plot_sigmoid_saturation.py`).
 #
 # Este ejemplo acompaña a :doc:`/clase/12-activacion-inicializacion` y a
-# :doc:`/clase/14-puente-notebook`.
+# :doc:`el cuaderno de la clase </clase/14-puente-notebook>`.
 
 # %%
 # Comprobación

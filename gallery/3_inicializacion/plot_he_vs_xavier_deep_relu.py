@@ -107,7 +107,7 @@ fig.tight_layout()
 # red ReLU de 30 capas amplifica cualquier diferencia inicial. Para ReLU, la
 # varianza de los pesos tiene que ser el doble.
 #
-# Este ejemplo acompaña a :doc:`/clase/11-he` y a
+# Este ejemplo acompaña a :doc:`la inicialización de He </clase/11-he>` y a
 # :doc:`/clase/12-activacion-inicializacion`.
 
 # %%

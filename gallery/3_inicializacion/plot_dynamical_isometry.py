@@ -5,7 +5,7 @@ Isometría dinámica: pesos gaussianos frente a ortogonales
 Una inicialización «de factor 1» conserva la varianza *en media*. Pero la
 jacobiana entrada–salida de una red profunda es un producto de matrices
 aleatorias, y sus valores singulares se dispersan con la profundidad aunque su
-media sea 1 (Saxe et al. 2014; Pennington et al. 2017). Con pesos ortogonales
+media sea 1 (Saxe et al. 2013; Pennington et al. 2017). Con pesos ortogonales
 la dispersión desaparece en una red lineal y casi desaparece en una red tanh en
 el borde del caos: es la *isometría dinámica*.
 """
@@ -227,7 +227,7 @@ fig.tight_layout()
 # dispersión relativa crece como
 # :math:`\sqrt{L}`: con 64 capas unas pocas direcciones concentran el
 # gradiente y el resto casi no lo recibe. Con pesos ortogonales la red lineal es
-# una isometría exacta a cualquier profundidad (Saxe et al. 2014), y la red
+# una isometría exacta a cualquier profundidad (Saxe et al. 2013), y la red
 # tanh en el borde del caos, con :math:`q^*` pequeño, conserva un espectro
 # estrecho (Pennington et al. 2017). La isometría necesita las dos cosas: pesos
 # ortogonales y estar en el borde del caos, donde :math:`\chi_1 = 1`

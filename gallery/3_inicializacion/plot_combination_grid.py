@@ -51,8 +51,8 @@ INITS = {"N(0; 0,01²)": ("normal", {"std": 0.01}),
          "He (2/n)": (he_2n, {})}
 DEPTHS = [3, 12]
 LR, STEPS, BATCH, SEEDS = 0.02, 60, 128, 5
-print(f"SGD con momento: tasa {LR}, {STEPS} pasos, lotes de {BATCH}, "
-      f"{SEEDS} semillas")
+print(f"SGD con momento: tasa {plots.number(LR, 'g')}, {STEPS} pasos, "
+      f"lotes de {BATCH}, {SEEDS} semillas")
 
 
 def grid(seed):
@@ -74,9 +74,11 @@ runs = gc.over_seeds(grid, seeds=SEEDS)
 acc = runs.median("acc")  # (profundidad, activación, inicialización)
 lo, hi = runs.range("acc")
 for d, depth in enumerate(DEPTHS):
-    print(f"{depth} capas: mediana de la exactitud (filas: "
-          f"{', '.join(ACTIVATIONS.values())})")
-    print(np.round(acc[d], 2))
+    print(f"{depth} capas ocultas: mediana de la exactitud en % (filas: "
+          f"{', '.join(ACTIVATIONS.values())}; columnas: {', '.join(INITS)})")
+    for a, name in enumerate(ACTIVATIONS.values()):
+        print(f"  {name:>8}: " + "  ".join(f"{plots.number(100 * v, '.0f'):>3}"
+                                          for v in acc[d, a]))
 
 # %%
 # El mapa de calor
@@ -93,6 +95,13 @@ def percent(value):
 
 fig, axes = plt.subplots(1, len(DEPTHS), figsize=(plots.FIG_WIDTH, 3.4),
                          sharey=True, layout="constrained")
+fig.set_label(
+    "Dos mapas de calor, 3 y 12 capas ocultas, con la exactitud mediana en "
+    "cada casilla de activación (sigmoide, tanh, ReLU) por inicialización "
+    "(N(0; 0,01²), Xavier, He) y el rango de las 5 semillas debajo. ReLU + He "
+    "y tanh + Xavier aprenden a las dos profundidades; ReLU + Xavier aprende "
+    "con 3 capas y se queda cerca del azar con 12; N(0; 0,01²) se queda en "
+    "el azar en todas las casillas y la sigmoide no llega al 40 %.")
 for d, (ax, depth) in enumerate(zip(axes, DEPTHS, strict=True)):
     im = ax.imshow(acc[d], vmin=0, vmax=1, cmap="viridis")
     for a in range(len(ACTIVATIONS)):
@@ -119,21 +128,25 @@ plots.spanish_axes(fig)
 # las dos profundidades (con 12 capas, ReLU + He aprende más despacio y cambia
 # más de una semilla a otra, pero ninguna se queda en el azar). ReLU + Xavier
 # funciona con 3 capas pero se hunde con 12: cada capa ReLU divide por 2 la
-# varianza de la señal, y en 12 capas el factor es :math:`2^{-12}`.
+# varianza de la señal. Contamos como la lección
+# :doc:`/clase/12-activacion-inicializacion`: ``depth`` es el número de capas
+# ocultas, y de la capa oculta 1 a la 12 hay 11 pasos de una capa a la
+# siguiente, así que la varianza de la capa 12 es :math:`2^{-11}` veces la de
+# la capa 1 (en la lección, con 15 capas, :math:`2^{-14}`).
 #
 # No todas las parejas «incoherentes» fracasan: tanh + He (2/n) aprende tan
 # bien como tanh + Xavier, porque la saturación de tanh acota la señal que una
 # varianza mayor de lo debido haría crecer. La inicialización arbitraria
 # :math:`\mathcal{N}(0;\, 0{,}01^2)` fracasa en todas las casillas: con 32
-# entradas cada capa multiplica la amplitud de la señal por
-# :math:`0{,}01\sqrt{32} \approx 0{,}06`, y se apaga antes de llegar a la
-# salida. La sigmoide es la activación más frágil: con este presupuesto de 60
+# entradas (las capas ocultas a partir de la segunda) cada capa multiplica la
+# amplitud de la señal por :math:`0{,}01\sqrt{32} \approx 0{,}06` o menos, y
+# se apaga antes de llegar a la salida. La sigmoide es la activación más frágil: con este presupuesto de 60
 # pasos no llega al 40 % con ninguna inicialización, y con 12 capas se queda en
 # el azar (véase también
 # :ref:`sphx_glr_auto_examples_2_activaciones_plot_sigmoid_saturation.py`).
 #
 # Este ejemplo acompaña a :doc:`/clase/12-activacion-inicializacion` y a
-# :doc:`/clase/14-puente-notebook`.
+# :doc:`el cuaderno de la clase </clase/14-puente-notebook>`.
 
 # %%
 # Comprobación
@@ -153,8 +166,8 @@ for name, (d, a, i) in {"ReLU + He, 12 capas": (deep, r, he),
                         "tanh + Xavier, 12 capas": (deep, t, xavier),
                         "tanh + He, 12 capas": (deep, t, he),
                         "sigmoide + He, 3 capas": (shallow, s, he)}.items():
-    print(f"{name}: mediana {acc[d, a, i]:.2f} "
-          f"(entre {lo[d, a, i]:.2f} y {hi[d, a, i]:.2f})")
+    print(f"{name}: mediana {plots.number(acc[d, a, i], '.2f')} "
+          f"({plots.number_range(lo[d, a, i], hi[d, a, i], '.2f')})")
 assert acc[:, r, he].min() > 0.5 and acc[:, t, xavier].min() > 0.75
 assert lo[:, r, he].min() > 0.2  # todas las semillas aprenden algo
 assert acc[shallow, r, xavier] > 0.8 and acc[deep, r, xavier] < 0.35

@@ -3,10 +3,11 @@ El borde del caos: diagrama de fases de una red tanh profunda
 =============================================================
 
 La teoría de campo medio (Poole et al. 2016; Schoenholz et al. 2017) predice,
-para pesos :math:`\\mathcal{N}(0, \\sigma_w^2/n)` y sesgos
-:math:`\\mathcal{N}(0, \\sigma_b^2)`, el factor :math:`\\chi_1` por el que se
-multiplica la varianza del gradiente en cada capa. Lo medimos en redes tanh de
-30 capas y lo comparamos con la línea crítica :math:`\\chi_1 = 1`.
+para pesos :math:`\\mathcal{N}(0;\\ \\sigma_w^2/n)` y sesgos
+:math:`\\mathcal{N}(0;\\ \\sigma_b^2)`, el factor :math:`\\chi_1` por el que se
+multiplica la varianza del gradiente en cada capa, y la escala de profundidad
+:math:`\\xi = 1/|\\ln \\chi_1|`. Lo medimos en redes tanh de 30 capas y lo
+comparamos con la línea crítica :math:`\\chi_1 = 1`.
 """
 
 # %%
@@ -20,7 +21,7 @@ multiplica la varianza del gradiente en cada capa. Lo medimos en redes tanh de
 # .. math::
 #
 #    \chi_1 = \sigma_w^2\, \mathbb{E}\left[\tanh'(\sqrt{q^*}\, z)^2\right],
-#    \qquad z \sim \mathcal{N}(0, 1).
+#    \qquad z \sim \mathcal{N}(0;\ 1).
 #
 # Si :math:`\chi_1 < 1` (fase ordenada) los gradientes desaparecen
 # exponencialmente; si :math:`\chi_1 > 1` (fase caótica) explotan. La frontera
@@ -91,7 +92,8 @@ chi_theory = np.array([[theory.chi1("tanh", w**2, b**2) for w in SIGMA_W]
 b_line = np.linspace(0, SIGMA_B[-1], 41)
 w_line = np.sqrt([theory.critical_sigma_w2("tanh", b**2) for b in b_line])
 for b, row in zip(SIGMA_B, chi_measured, strict=True):
-    print(f"σ_b = {b:.2f}: χ₁ medido {np.round(row, 2)}")
+    print(f"σ_b = {plots.number(b, '.2f')}: χ₁ medido "
+          + " ".join(plots.number(v, ".2f") for v in row))
 
 # %%
 # El diagrama de fases
@@ -102,6 +104,13 @@ for b, row in zip(SIGMA_B, chi_measured, strict=True):
 # crece). Línea negra: la frontera teórica :math:`\chi_1 = 1`.
 
 fig, ax = plt.subplots(figsize=(plots.FIG_WIDTH, 4.4))
+fig.set_label(
+    "Diagrama de fases: escala de los pesos en horizontal, de 0,5 a 3, y de "
+    "los sesgos en vertical, de 0 a 1, coloreado con el logaritmo del factor "
+    "medido por capa del gradiente: azul a la izquierda, donde el gradiente se "
+    "encoge, y rojo a la derecha, donde crece. La frontera teórica, una línea "
+    "negra que sale de 1 con sesgos nulos y se curva hacia pesos mayores al "
+    "crecer los sesgos, separa los dos colores.")
 log_chi = np.log10(chi_measured)
 norm = TwoSlopeNorm(vcenter=0.0, vmin=log_chi.min(), vmax=log_chi.max())
 mesh = ax.pcolormesh(SIGMA_W, SIGMA_B, log_chi, cmap="RdBu_r", norm=norm,
@@ -125,7 +134,11 @@ fig.tight_layout()
 # Medida frente a teoría, punto a punto
 # -------------------------------------
 
-fig, ax = plt.subplots(figsize=(5.5, 4.6))
+fig, ax = plt.subplots(figsize=(plots.FIG_WIDTH, 4.6))
+fig.set_label(
+    "Factor por capa medido frente al teórico, un punto por par de escalas "
+    "de pesos y sesgos, coloreado por la escala de los sesgos: los puntos "
+    "caen sobre la diagonal medida igual a teoría, entre 0,1 y 2.")
 sc = ax.scatter(chi_theory.ravel(), chi_measured.ravel(),
                 c=np.repeat(SIGMA_B, len(SIGMA_W)), cmap="viridis")
 fig.colorbar(sc, ax=ax, label=r"escala de los sesgos $\sigma_b$")
@@ -138,11 +151,89 @@ plots.spanish_axes(fig)
 fig.tight_layout()
 
 # %%
+# La escala de profundidad
+# ------------------------
+#
+# Si el gradiente se multiplica por :math:`\chi_1` en cada capa, al cabo de
+# :math:`\ell` capas lo ha hecho por
+# :math:`\chi_1^{\ell} = e^{\pm \ell/\xi}`, con
+#
+# .. math::
+#
+#    \xi = \frac{1}{|\ln \chi_1|}
+#
+# la *escala de profundidad* de Schoenholz et al. (2017): el número de capas
+# en el que la varianza del gradiente cambia un factor :math:`e`
+# (:func:`gradcourse.theory.depth_scale`, que da :math:`-1/\ln\chi_1`, con
+# signo negativo en la fase caótica). Una red mucho más profunda que
+# :math:`\xi` ya no transmite el gradiente de forma útil: lo apaga o lo hace
+# explotar. Solo en el borde del caos, donde :math:`\chi_1 = 1`, :math:`\xi`
+# diverge. Comparamos la :math:`\xi` medida (la del factor medido de arriba)
+# con la teórica en dos filas del diagrama.
+#
+# Un punto más, fuera del diagrama: la red tanh de la lección
+# :doc:`sigmoide y tanh </clase/06-sigmoid-tanh>`, con pesos
+# :math:`\mathcal{N}(0;\ 0{,}5^2)` y 64 entradas por unidad, es decir,
+# :math:`\sigma_w^2 = 64 \cdot 0{,}5^2 = 16` y sesgos nulos. La medimos igual,
+# con :math:`\sigma_w = 4` en esta red de 128 unidades (la misma
+# :math:`\sigma_w^2`).
+
+def xi(chi):
+    return 1 / np.abs(np.log(chi))
+
+
+lesson06 = gc.over_seeds(lambda seed: {"chi": measured_chi(4.0, 0.0, seed)},
+                         seeds=SEEDS)
+chi06, chi06_theory = lesson06.median("chi"), theory.chi1("tanh", 16.0)
+xi06_theory = abs(theory.depth_scale("tanh", 16.0))
+print(f"lección 06 (σ_w² = 16): χ₁ medido {plots.number(chi06, '.2f')}, teórico "
+      f"{plots.number(chi06_theory, '.2f')}; ξ medida {plots.number(xi(chi06), '.2f')} "
+      f"capas, teórica {plots.number(xi06_theory, '.2f')}")
+
+ROWS = {0.0: ("-", "o"), 1.0: ("--", "s")}
+w_dense = np.linspace(0.5, 3.0, 201)
+fig, ax = plt.subplots(figsize=(plots.FIG_WIDTH, 3.6))
+fig.set_label(
+    "Escala de profundidad frente a la escala de los pesos, de 0,5 a 3, en "
+    "escala logarítmica, para sesgos de escala 0 y 1: la curva teórica sube "
+    "hacia infinito en el borde del caos, en 1 sin sesgos y cerca de 1,9 con "
+    "sesgos de escala 1, y baja a una o dos capas lejos de él; los puntos "
+    "medidos siguen la curva. Un punto aparte marca la red de la lección 6, "
+    "con escala 4 y una escala de profundidad de algo más de una capa.")
+for b, (ls, marker) in ROWS.items():
+    row = list(SIGMA_B).index(b)
+    theory_xi = [abs(theory.depth_scale("tanh", w**2, b**2)) for w in w_dense]
+    line, = ax.plot(w_dense, theory_xi, ls=ls, color="k", lw=1.2,
+                    label=f"teoría, σ_b = {plots.number(b, 'g')}")
+    ax.plot(SIGMA_W, xi(chi_measured[row]), marker, color=plots.color("tanh"),
+            ms=5, label=f"medida, σ_b = {plots.number(b, 'g')}")
+ax.plot([4.0], [xi(chi06)], "D", color=plots.color("exploding"), ms=6,
+        label="red de la lección 6 (σ_w = 4)")
+ax.set(yscale="log", ylim=(0.5, 200), xlim=(0.4, 4.2),
+       xlabel=r"escala de los pesos $\sigma_w$", ylabel="ξ (capas)",
+       title="Capas en las que la varianza del gradiente cambia un factor e")
+ax.legend(fontsize=8, loc="upper right")
+plots.spanish_axes(fig)
+fig.tight_layout()
+
+# %%
+# Lejos del borde, :math:`\xi` es de una o dos capas: en 30 capas el gradiente
+# cambia en muchos órdenes de magnitud. La red de la lección 6 está muy dentro
+# de la fase caótica: con :math:`\chi_1` por encima de 2 (la celda de arriba
+# imprime el valor medido y el teórico), su gradiente se multiplica por
+# :math:`e` cada poco más de una capa hacia la entrada. Por eso
+# explota aunque muchas de sus unidades estén saturadas: la saturación baja
+# :math:`\mathbb{E}[\tanh'^2]`, pero :math:`\sigma_w^2 = 16` pesa más.
+
+# %%
 # Conclusión
 # ----------
 #
 # La frontera que predice la teoría separa las dos fases medidas: a su
-# izquierda el gradiente se encoge en cada capa y a su derecha crece. Pegados
+# izquierda el gradiente se encoge en cada capa y a su derecha crece, y la
+# escala de profundidad :math:`\xi = 1/|\ln \chi_1|` dice en cuántas capas lo
+# hace un factor :math:`e`: una o dos lejos de la frontera, cada vez más cerca
+# de ella. Pegados
 # a la frontera, donde :math:`\chi_1 \approx 1`, una red finita de 128
 # unidades apenas distingue un factor 0,98 de uno 1,02: con una sola semilla
 # algún punto cae del lado equivocado (la celda siguiente imprime cuántos
@@ -161,19 +252,26 @@ fig.tight_layout()
 #
 # Esta celda comprueba la conclusión sobre la mediana de las tres semillas:
 # el error frente a la teoría y la fase de cada punto que no está pegado a la
-# frontera. Al construir el sitio se ejecuta: si deja de cumplirse, la
+# frontera, la escala de profundidad de los puntos alejados de ella y la red
+# de la lección 6. Al construir el sitio se ejecuta: si deja de cumplirse, la
 # construcción falla.
 
 log_err = np.abs(np.log(chi_measured) - np.log(chi_theory))
 same = np.sign(np.log(chi_measured)) == np.sign(np.log(chi_theory))
 clear = np.abs(np.log(chi_theory)) > 0.05  # puntos no pegados a la frontera
-print(f"error máximo |ln χ₁ medido − ln χ₁ teórico| = {log_err.max():.3f}")
+print(f"error máximo |ln χ₁ medido − ln χ₁ teórico| = {plots.number(log_err.max(), '.3f')}")
 print(f"fase acertada en {same.sum()} de {same.size} puntos")
 if not same.all():
     print(f"fallos a |ln χ₁ teórico| ≤ "
-          f"{np.abs(np.log(chi_theory[~same])).max():.3f}")
+          f"{plots.number(np.abs(np.log(chi_theory[~same])).max(), '.3f')}")
+far = np.abs(np.log(chi_theory)) > 0.3  # ξ teórica menor que 3,3 capas
+xi_err = np.abs(np.log(xi(chi_measured[far]) / xi(chi_theory[far])))
+print(f"ξ con |ln χ₁| > 0,3: error relativo máximo {plots.number(xi_err.max(), '.2f')} (en ln)")
 assert log_err.max() < 0.15
 assert same[clear].all()
 assert abs(w_line[0] - 1.0) < 1e-6 and w_line[-1] > 1.5  # luego se desplaza
+assert xi_err.max() < 0.5
+assert abs(np.log(chi06 / chi06_theory)) < 0.15 and 2 < chi06 < 3  # lección 6
+assert xi(chi06) < 1.5 and abs(xi06_theory - 1 / np.log(chi06_theory)) < 1e-9
 
 # sphinx_gallery_thumbnail_number = 1

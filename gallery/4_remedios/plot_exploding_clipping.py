@@ -1,12 +1,12 @@
 """
 Picos y valles en la pérdida: el recorte de la norma del gradiente
-=================================================================
+==================================================================
 
 Con una tasa de aprendizaje algo alta, una red sana aprende, pero su pérdida
 da saltos bruscos y vuelve a bajar: los «picos y valles» de los apuntes de
-clase. En cada salto la norma del gradiente se multiplica durante unos pasos.
-Recortar esa norma (Pascanu et al. 2013) acota el tamaño de cada paso, y los
-saltos desaparecen.
+clase. En la mayoría de los saltos la norma del gradiente se multiplica
+durante unos pasos. Recortar esa norma (Pascanu et al. 2013) acota el tamaño
+de cada paso, y los saltos prácticamente desaparecen.
 """
 
 # %%
@@ -148,18 +148,17 @@ fig.tight_layout()
 # ----------
 #
 # Sin recorte, la misma red sana que aprende bien con una tasa menor da picos
-# en la pérdida en la mayoría de las semillas, y casi siempre se recupera en
-# unas decenas de pasos; pero una sola vez que no se recupere basta para
-# estropear un entrenamiento (la celda de abajo cuenta cuántos picos hay,
-# cuántos se recuperan y si alguna semilla diverge). En la mayoría de los
-# picos, más de siete de cada diez, la norma del gradiente se multiplica por
-# más de 5 en los pasos de alrededor: una explosión pasajera. Con
-# ``clip_norm=2.0``, que actúa en algo menos de la mitad de los pasos, la
-# pérdida no da picos y todas las semillas superan el 90 % de exactitud en el
-# conjunto de prueba. El recorte no arregla la causa (una tasa demasiado alta
-# para esta red; bajarla también quita los picos,
-# :doc:`/clase/13-senales-practicas`), pero impide que un solo gradiente enorme
-# deshaga lo aprendido.
+# en la pérdida en la mayoría de las semillas, y en la mayoría de los casos se
+# recupera en menos de 50 pasos; si no se recupera, puede echar a perder el
+# entrenamiento (la celda de abajo cuenta cuántos picos hay, cuántos se
+# recuperan y si alguna semilla diverge). En más de siete de cada diez picos
+# la norma del gradiente se multiplica por más de 5 en los pasos de
+# alrededor: una explosión pasajera. Con ``clip_norm=2.0``, que actúa en algo menos de la mitad de los
+# pasos, los picos prácticamente desaparecen (uno como mucho en las cinco
+# semillas) y todas las semillas superan el 90 % de exactitud en el conjunto
+# de prueba. El recorte no arregla la causa (una tasa demasiado alta para esta
+# red; bajarla también los reduce, :doc:`/clase/13-senales-practicas`),
+# pero impide que un solo gradiente enorme deshaga lo aprendido.
 #
 # Este ejemplo acompaña a :doc:`los apuntes de clase </notas/vanishing-exploding>`,
 # a :doc:`/clase/03-problema-gradientes` y a

@@ -5,7 +5,7 @@ Conexiones residuales: un camino directo para el gradiente
 Con conexiones residuales :math:`x_{k} = x_{k-1} + f(x_{k-1})` (He et al. 2016)
 el gradiente tiene un camino directo hacia la entrada. En una red sigmoide de
 30 capas, sin ellas decae exponencialmente hacia la entrada; con ellas llega a
-todas las capas con una magnitud parecida. La identidad también tiene un
+todas las capas con una magnitud del mismo orden. La identidad también tiene un
 precio: suma varianza en cada capa. Lo medimos con cinco semillas.
 """
 

@@ -15,8 +15,9 @@ veredicto.
 # --------------------
 #
 # La sana usa ReLU con He; la rota, sigmoide con la inicialización por defecto
-# de PyTorch, :math:`\mathcal{U}[-1/\sqrt{n}, 1/\sqrt{n}]` (la heurística
-# «estándar» que critican Glorot y Bengio). Mismo ancho (64), misma tasa de
+# de PyTorch: pesos :math:`\mathcal{U}[-1/\sqrt{n}, 1/\sqrt{n}]` (la
+# heurística «estándar» que critican Glorot y Bengio) y sesgos de la misma
+# distribución, como los deja ``nn.Linear``. Mismo ancho (64), misma tasa de
 # aprendizaje (0,05), mismos 200 pasos de SGD. El diagnóstico se hace con un
 # solo lote de 256 dígitos, antes de entrenar: no hace falta esperar. Abajo se
 # imprime el de la semilla 0.
@@ -35,7 +36,8 @@ data = gc.digits()
 X, y = data.X_train[:256], data.y_train[:256]
 CONFIGS = {"sana: ReLU + He": dict(activation="relu", init="he_normal"),
            "rota: sigmoide + por defecto": dict(activation="sigmoid",
-                                               init="glorot_standard")}
+                                               init="glorot_standard",
+                                               bias_init="pytorch")}
 seed0 = {}  # el Tracker de la semilla 0 de cada red, para el mapa de calor
 
 
@@ -149,7 +151,7 @@ fig.tight_layout()
 # mucho antes que la curva de pérdida.
 #
 # Este ejemplo acompaña a :doc:`/clase/13-senales-practicas` y a
-# :doc:`/clase/14-puente-notebook`.
+# :doc:`el cuaderno de la clase </clase/14-puente-notebook>`.
 
 # %%
 # Comprobación
@@ -161,15 +163,16 @@ fig.tight_layout()
 # construcción falla.
 
 healthy, broken = runs.values()
+es, span = plots.number, plots.number_range
 for label, r in runs.items():
     lo, hi = r.range("update_ratio")
+    acc = [100 * v for v in r.range("final_acc")]
     print(f"{label}: std(ΔW)/std(W)")
-    print(f"  capa 1 entre {lo[0]:.1e} y {hi[0]:.1e}, "
-          f"capa {DEPTH} entre {lo[-1]:.1e} y {hi[-1]:.1e}")
-    print(f"  exactitud final entre {r.range('final_acc')[0]:.2f} y "
-          f"{r.range('final_acc')[1]:.2f}")
+    print(f"  capa 1 {span(lo[0], hi[0], '.1e')}, "
+          f"capa {DEPTH} {span(lo[-1], hi[-1], '.1e')}")
+    print(f"  exactitud final {span(*acc, '.0f', '%')}")
 print(f"rota: gradiente capa {DEPTH} / capa 1 (mediana de los pasos) al "
-      f"menos {broken['grad_gap'].min():.1e}")
+      f"menos {es(broken['grad_gap'].min(), '.1e')}")
 assert healthy["healthy_before"].all() and healthy["healthy_after"].all()
 assert broken["vanishing"].all()
 assert (healthy.range("update_ratio")[0] > 3e-4).all()
@@ -177,7 +180,7 @@ assert (healthy.range("update_ratio")[1] < 3e-2).all()
 lo, hi = broken.range("update_ratio")
 frozen = broken["update_ratio"][:, -1] / broken["update_ratio"][:, 0]
 print(f"rota: capa {DEPTH} / capa 1 en std(ΔW)/std(W): al menos "
-      f"{frozen.min():.1e}")
+      f"{es(frozen.min(), '.1e')}")
 assert hi[0] < 1e-6 and lo[-1] > 1e-4 and frozen.min() > 1e5
 assert broken["grad_gap"].min() > 1e5
 assert healthy.range("final_acc")[0] > 0.85

@@ -119,8 +119,10 @@ def _expected(zs, acts, expected, kinds):
             rec["saturated_frac"] = (a.abs() > SATURATION).double().mean().item()
         if kinds[k] == "sigmoid":
             rec["saturated_frac"] = ((a - 0.5).abs() > SATURATION / 2).double().mean().item()
-        if kinds[k] in ("relu", "relu_like"):
-            peak = torch.stack([t.reshape(t.shape[0], -1).amax(0) for t in a_calls]).amax(0)
+        if kinds[k] in ("relu", "relu_like"):  # a unit is a channel: dim 1 of a conv, else last
+            ch = 1 if isinstance(lin, nn.modules.conv._ConvNd) else -1
+            peak = torch.stack([t.movedim(ch, 0).reshape(t.shape[ch], -1).amax(1)
+                                for t in a_calls]).amax(0)
             rec["dead_frac"] = (peak <= 0).double().mean().item()
         assert z.numel() == a.numel()
         out.append(rec)

@@ -1,0 +1,434 @@
+"""The public :class:`Tracker`: step boundaries, lifecycle and results.
+
+Data flows one way: the :class:`~.hooks.Recorder`'s hooks capture tensors, the
+:class:`~.reduce.Reducer` reduces them at the step boundary, the :class:`~.records.StepLog`
+keeps the floats and builds the records. The Tracker holds one of each; it inherits none.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from ..training import Callback, History
+from .hooks import Hook, Recorder
+from .layers import TrackedLayer, find_layers, preview, untracked
+from .nonfinite import NonFinite, locate
+from .records import Meta, StepLog, layer_values
+from .reduce import Reducer, examples
+
+__all__ = ["Tracker"]
+
+_ATTACHED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> recorders
+
+
+class _Call:
+    """``tracker.name()`` without keeping the tracker alive (an optimizer hook)."""
+
+    def __init__(self, tracker: Tracker, name: str) -> None:
+        self.ref, self.name = weakref.ref(tracker), name
+
+    def __call__(self, *args: Any) -> None:
+        tracker = self.ref()
+        if tracker is not None:
+            getattr(tracker, self.name)()
+
+
+class Tracker(Callback):
+    """Record per-layer statistics on every ``every``-th step (see :mod:`gradcourse.tracking`).
+
+    Args:
+        model: A :class:`gradcourse.MLP` or any model with Linear/Conv layers and
+            activation modules (see :mod:`gradcourse.tracking.layers` for the pairing);
+            also a ``torch.compile``'d model.
+        every: Record steps 1, 1 + every, 1 + 2 every, ... (others capture nothing).
+        histograms: Also keep per-layer histograms of the activations and of
+            :math:`\\partial L/\\partial z` (``True`` = 50 bins, or the number of bins).
+        optimizer: A ``torch.optim.Optimizer``: its ``step()`` then closes each step.
+        update_ratio: Measure ``update_ratio`` (a copy of the tracked weights per step
+            unless the optimizer is plain SGD, whose update is ``lr`` times the gradient).
+        weights: Measure the weight-level statistics (``weight_grad_norm``,
+            ``grad_data_ratio``, ``update_ratio``, the weight's NaN/Inf check).
+        keep: Keep only the ``keep`` most recent recorded steps in :attr:`history` and
+            :attr:`histograms` (``None``: all; each step costs about 32 bytes per tracked
+            layer and family, plus 8 per unit of a ReLU-family layer).
+
+    Attributes:
+        layers: The tracked layers, in depth order (a registration-order guess until the
+            first recorded pass of a model that does not describe its own layers).
+        untracked: ``{module name: reason}`` for the modules with parameters that are in
+            no tracked layer (``"head": "no activation after it"``, ``"lstm":
+            "recurrent module (nn.LSTM): not tracked"``): what the statistics do not cover.
+        histograms: One dict per (step, layer, ``kind`` in {"activation", "gradient"},
+            recorded pass) with ``counts`` and ``edges``, if ``histograms`` was asked.
+        nonfinite: The first :class:`~gradcourse.tracking.NonFinite` event, or ``None``.
+        steps_done: The tracker's own step counter: the number of the last closed step.
+        examples: Examples per unit behind the latest ``dead_frac``: batch times positions
+            (a unit is a channel), summed over the step's passes, the least over layers;
+            ``None`` if no ReLU-family layer was measured.
+        passes: Forward passes pooled into the latest recorded step.
+        captured_bytes: Bytes the hooks held at once in the latest recorded step.
+        listeners: Callables ``fn(records)`` called with each recorded step's records
+            (one dict per layer) when the step closes, e.g. a live TensorBoard writer.
+    """
+
+    def __init__(self, model: nn.Module, every: int = 1, histograms: bool | int = False,
+                 optimizer: torch.optim.Optimizer | None = None, update_ratio: bool = True,
+                 weights: bool = True, keep: int | None = None) -> None:
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ValueError(f"every must be an int >= 1, got {every!r}")
+        if not isinstance(histograms, bool) and (not isinstance(histograms, int) or histograms < 1):
+            raise ValueError(f"histograms must be True, False or a number of bins >= 1, got {histograms!r}")
+        if keep is not None and (isinstance(keep, bool) or not isinstance(keep, int) or keep < 1):
+            raise ValueError(f"keep must be None (keep every step) or an int >= 1, got {keep!r}")
+        if optimizer is not None and not isinstance(optimizer, torch.optim.Optimizer):
+            raise TypeError(
+                f"optimizer must be a torch.optim.Optimizer whose step() closes each step, got "
+                f"{type(optimizer).__name__} {optimizer!r}; the Tracker builds no optimizer: "
+                "pass e.g. optimizer=torch.optim.SGD(model.parameters(), lr=0.1), or leave it "
+                "out and call tracker.step() after optimizer.step()")
+        described = find_layers(model)  # TypeError/ValueError for what cannot be tracked
+        _refuse_meta(model)
+        self.model, self.every, self.weights = model, every, weights
+        self.bins = (50 if histograms is True else int(histograms)) if histograms else 0
+        self._layers: list[TrackedLayer] = described if described is not None else preview(model)
+        self._discovered = described is not None
+        self.histograms: list[dict[str, Any]] = []
+        self.nonfinite: NonFinite | None = None
+        self.steps_done = 0
+        self.examples: int | None = None
+        self.passes = 0
+        self.captured_bytes = 0
+        self.listeners: list[Callable[[list[dict[str, Any]]], None]] = []
+        self._optimizer, self._measure_update = optimizer, update_ratio
+        self._hooked_optimizer = optimizer
+        self._log = StepLog(keep)
+        self._reducer = Reducer(self.bins)
+        self._recorder: Recorder | None = None
+        self._finalizer: weakref.finalize | None = None
+        self._entered: list[bool] = []
+        self._auto = False
+        self._untracked: tuple[Any, dict[str, str]] | None = None
+        self._called: set[nn.Module] | None = None
+        self._reset_step()
+
+    # -- attaching ----------------------------------------------------------------------
+    @property
+    def layers(self) -> list[TrackedLayer]:
+        rec = self._recorder
+        if rec is not None and rec.discovered and not self._discovered:
+            self._layers, self._discovered = rec.layers, True
+            self._called = rec.called
+        return self._layers
+
+    @property
+    def untracked(self) -> dict[str, str]:
+        layers = self.layers
+        if self._untracked is None or self._untracked[0] is not layers:
+            self._untracked = (layers, untracked(self.model, layers, self._called))
+        return dict(self._untracked[1])
+
+    def attach(self) -> Tracker:
+        """Register the hooks (idempotent). Returns ``self``."""
+        if self.attached:
+            return self
+        model = self.model
+        _refuse_meta(model)
+        others = [r for r in _ATTACHED.get(model, ()) if r.handles]
+        if others:
+            warnings.warn("Tracker: this model already has an attached Tracker, whose hooks keep "
+                          "recording (a re-run notebook cell?): call .remove() on it, or del it",
+                          stacklevel=2)
+        compiled = (hasattr(model, "_orig_mod") or getattr(model, "_compiled_call_impl", None)
+                    is not None)
+        if self._discovered and find_layers(model) is not None:
+            self._layers = find_layers(model)  # hooks added since may change `direct`
+        rec = Recorder(model, self.layers if self._discovered else None, self._reducer.add,
+                       compiled)
+        rec.attach()
+        if self._hooked_optimizer is not None:
+            opt = self._hooked_optimizer
+            rec.handles.append(opt.register_step_pre_hook(Hook(_Call(self, "before_step"), opt)))
+            rec.handles.append(opt.register_step_post_hook(Hook(_Call(self, "step"), opt)))
+        for name, reason in self.untracked.items():
+            if reason.startswith("recurrent"):
+                rec.warn_once("rnn", f"Tracker: {name!r} is a {reason}: its gradient through "
+                              "time is not measured; the statistics cover only the tracked "
+                              "layers (see Tracker.untracked)")
+        self._recorder = rec
+        _ATTACHED.setdefault(model, weakref.WeakSet()).add(rec)
+        self._finalizer = weakref.finalize(self, rec.remove)  # a dropped Tracker detaches
+        self._reset_step()
+        return self
+
+    def remove(self) -> None:
+        """Remove every hook and drop the current step's partial statistics."""
+        if self._recorder is not None:
+            _ = self.layers  # keep what the first pass found
+            self._recorder.remove()
+            self._recorder = None
+        if self._finalizer is not None:
+            self._finalizer.detach()
+            self._finalizer = None
+        self._reducer.start()
+        self._reset_step()
+
+    detach = remove  #: Alias of :meth:`remove` (not :meth:`torch.Tensor.detach`).
+
+    @property
+    def attached(self) -> bool:
+        return self._recorder is not None and bool(self._recorder.handles)
+
+    def __enter__(self) -> Tracker:
+        self._entered.append(self.attached)
+        return self.attach()
+
+    def __exit__(self, exc_type: type | None, *exc: object) -> None:
+        if self._entered.pop() if self._entered else False:
+            return  # attached before this block: an outer block (or the caller) owns it
+        try:
+            if self._open():
+                try:
+                    self.step()
+                except Exception:
+                    if exc_type is None:
+                        raise  # else the exception already leaving the block wins
+        finally:
+            self.remove()
+
+    # -- steps --------------------------------------------------------------------------
+    def _open(self) -> bool:
+        rec = self._recorder
+        return rec is not None and rec.recording and (rec.passes > 0 or self._weights_done)
+
+    def _reset_step(self) -> None:
+        self._weights_done = False
+        self._update: dict[int, tuple] = {}
+        self._snap: list[tuple[int, Tensor]] = []
+        if self._recorder is not None:
+            self._recorder.new_step()
+            self._recorder.recording = (self.steps_done % self.every) == 0
+
+    def _require(self, what: str) -> Recorder:
+        if self._recorder is None or not self._recorder.handles:
+            raise RuntimeError(
+                f"Tracker.{what}() on a tracker that is not attached, so nothing was recorded: "
+                "attach it first (`with Tracker(model) as tr:` or `tr.attach()`), or pass it "
+                "to gradcourse.train(callbacks=[tr])")
+        return self._recorder
+
+    def _rows(self, rows: list[tuple]) -> list[tuple]:
+        """``(family, layer, tensor)`` rows of the weights as :data:`~.reduce.Row` tuples."""
+        layers = self.layers
+        return [r if len(r) == 5 else (*r, layers[r[1]].kind, layers[r[1]].conv) for r in rows]
+
+    def before_step(self) -> None:
+        """Call after ``backward()`` (and after any gradient clipping) and before
+        ``optimizer.step()``: every statistic is reduced here, the weights as the
+        optimizer will apply them, and for ``update_ratio`` the weights are copied if
+        the optimizer is not plain SGD."""
+        self._require("before_step")
+        self._measure(copy=True)
+
+    def _measure(self, copy: bool) -> None:
+        rec = self._recorder
+        if not rec.recording or self._weights_done:
+            return
+        self._weights_done = True
+        rows = rec.take()
+        if self.weights:
+            lrs = self._sgd_lrs() if self._measure_update else {}
+            for i, layer in enumerate(self.layers):
+                w = layer.linear.weight
+                rows.append(("w", i, w))
+                if w.grad is not None:
+                    rows.append(("gw", i, w.grad))
+                if not self._measure_update:
+                    continue
+                if id(w) in lrs and w.grad is not None:
+                    self._update[i] = ("gw", lrs[id(w)], w.grad._version)
+                elif copy:
+                    self._snap.append((i, w.detach().clone()))
+        self._reducer.add(self._rows(rows))
+
+    def _sgd_lrs(self) -> dict[int, float]:
+        """``id(param) -> lr`` for parameters updated by plain SGD (update = -lr * grad)."""
+        opt = self._optimizer
+        if type(opt) is not torch.optim.SGD:
+            return {}
+        return {id(p): float(g["lr"]) for g in opt.param_groups for p in g["params"]
+                if g.get("momentum", 0) == 0 and g.get("weight_decay", 0) == 0
+                and not g.get("maximize", False)}
+
+    def step(self, loss: Tensor | float | None = None, step: int | None = None) -> None:
+        """Close the step (after ``optimizer.step()``): one host sync; the floats are kept.
+
+        Args:
+            loss: Optional loss of the step, to report a non-finite loss.
+            step: Step number; default (and always under :func:`gradcourse.train`): one
+                more than the tracker's last, so that numbers never repeat.
+
+        Raises:
+            ValueError: If ``step`` is not greater than the last step number.
+            RuntimeError: If the tracker is not attached.
+        """
+        number = self.steps_done + 1 if step is None else int(step)
+        if number <= self.steps_done:
+            raise ValueError(f"step numbers must increase: got {number} after {self.steps_done}")
+        rec = self._require("step")
+        if rec.recording:
+            if not self._weights_done:
+                self._measure(copy=False)
+            rows = rec.take()  # gradients that arrived after before_step()
+            meta = []
+            for i, layer in enumerate(self.layers):
+                w = layer.linear.weight
+                if i in self._update:
+                    _, lr, version = self._update[i]
+                    if w.grad is not None and w.grad._version != version:  # clipped after
+                        rows.append(("u", i, w.grad))
+                        meta.append((i, "u", lr))
+                    else:
+                        meta.append((i, "gw", lr))
+            for i, snap in self._snap:
+                rows.append(("u", i, snap.sub_(self.layers[i].linear.weight.detach())))
+                meta.append((i, "u", 1.0))
+            self._reducer.add(self._rows(rows))
+            self._close(number, loss, Meta(tuple(meta), frozenset(rec.stale)))
+        self.steps_done = number
+        self._reset_step()
+
+    def pool(self, sums: Tensor, peaks: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
+        """Where statistics of several processes would be pooled; identity here.
+
+        Args:
+            sums: Float64 ``(4 R,)`` per block, concatenated: the rows' sums ``S``, their
+                sums of squares ``Q`` about a shift ``c``, saturated counts and ``c``.
+            peaks: Per group of ReLU-family layers, ``(layers, units)``: each unit's best
+                activation over examples and positions.
+
+        Returns:
+            The pooled ``(sums, peaks)``. Across ranks (DDP): the activation and
+            gradient rows' ``S``, ``Q`` and counts add up once every rank uses the same
+            shift (re-centre on rank 0's ``c``: :math:`Q' = Q + 2 (c - c_0)(S - n c) +
+            n (c - c_0)^2`), and ``peaks`` pool with a max; weight rows are the same on
+            every rank and are not summed.
+        """
+        return sums, peaks
+
+    def _close(self, number: int, loss: Tensor | float | None, meta: Meta) -> None:
+        rec = self._recorder
+        if not rec.passes and self.layers and any(
+                layer.linear.weight.grad is not None for layer in self.layers):
+            rec.warn_once("nopass", "Tracker: a step closed with no recorded forward pass "
+                          "(a forward under torch.no_grad, or a model compiled by torch.compile "
+                          "before the Tracker attached?); its activation and gradient "
+                          "statistics are None")
+        if self._reducer.empty and not rec.passes:
+            return
+        values, plan, tail = self._reducer.close(
+            self.pool, loss if isinstance(loss, Tensor) else None)
+        loss_value = tail[0] if tail else loss
+        layers = self.layers
+        self._log.add(number, layers, values, plan, meta)
+        self.passes, self.captured_bytes = rec.passes, rec.captured_bytes
+        per_layer = [e for _, e in examples(plan).values()]
+        self.examples = min(per_layer) if per_layer else None
+        if self.bins:
+            self._keep_histograms(number, values, plan)
+        loss_bad = loss_value is not None and not math.isfinite(float(loss_value))
+        if self.nonfinite is None and (loss_bad or not math.isfinite(sum(values))):
+            vals = layer_values(values, plan, meta, layers)
+            head = next((n for n, r in reversed(self.untracked.items())
+                         if r == "no activation after it"), "")
+            found = locate(self.model, layers, vals, loss_value, rec.output,
+                           rec.output_grad, head)
+            self.nonfinite = None if found is None else NonFinite(number, *found)
+        if self.listeners:
+            records = self._log.last()
+            for listener in list(self.listeners):
+                listener([dict(r) for r in records])
+
+    def _keep_histograms(self, number: int, values: list[float], plan) -> None:
+        from .reduce import unpack
+
+        for h in unpack(values, plan)[2]:
+            n, lo, hi = len(h["counts"]), h["lo"], h["hi"]
+            lo, hi = (lo - 1, hi + 1) if lo == hi else (lo, hi)  # as torch.histc does
+            self.histograms.append({"step": number, "layer": h["layer"] + 1, "kind": h["kind"],
+                                    "counts": h["counts"],
+                                    "edges": [lo + (hi - lo) * b / n for b in range(n + 1)]})
+        if self._log.keep is not None and self.histograms:
+            kept = {r["step"] for r in self._log.records()}
+            self.histograms = [h for h in self.histograms if h["step"] in kept]
+
+    # -- results ------------------------------------------------------------------------
+    @property
+    def history(self) -> list[dict[str, Any]]:
+        """The records, one dict per recorded step and layer, oldest first.
+
+        Each holds ``step``, ``layer``, ``name``, ``act_kind`` (see
+        :data:`gradcourse.activations.KINDS`) and the statistics of
+        :data:`gradcourse.tracking.records.STATS`: ``None`` where a statistic does not
+        apply or was not measured.
+        """
+        return self._log.records()
+
+    def summary(self) -> list[dict[str, Any]]:
+        """The records of the latest recorded step, one dict per layer (layer 1 first)."""
+        return [dict(r) for r in self._log.last()]
+
+    def to_frame(self):
+        """:attr:`history` as a pandas ``DataFrame`` (needs pandas)."""
+        try:
+            import pandas as pd
+        except ImportError as err:  # pragma: no cover - pandas is in the test extras
+            raise ImportError("Tracker.to_frame() needs pandas: pip install pandas") from err
+        return pd.DataFrame(self.history)
+
+    def __repr__(self) -> str:
+        state = "attached" if self.attached else "detached"
+        return f"Tracker({len(self.layers)} layers, {self._log.steps} steps recorded, {state})"
+
+    # -- gradcourse.train callbacks -----------------------------------------------------
+    def on_train_begin(self, model: nn.Module, optimizer: torch.optim.Optimizer) -> None:
+        if model is not self.model and model is not getattr(self.model, "_orig_mod", None):
+            raise ValueError("this Tracker was built for another model")
+        if self._hooked_optimizer is not None:
+            raise ValueError("a Tracker given optimizer= closes its own steps: "
+                             "do not also pass it to train()")
+        self._optimizer = optimizer
+        self._auto = not self.attached
+        self.attach()
+
+    def on_after_backward(self, step: int, model: nn.Module,
+                          optimizer: torch.optim.Optimizer) -> None:
+        self.before_step()
+
+    def on_step_end(self, step: int, loss: float, model: nn.Module,
+                    optimizer: torch.optim.Optimizer) -> None:
+        self.step(loss)  # the tracker's own number: a second train() run continues it
+
+    def on_train_end(self, history: History) -> None:
+        try:
+            if history.stop_step is not None and self._open():
+                loss = math.nan if history.stop_reason == "non-finite loss" else None
+                self.step(loss)  # the step that stopped training, never applied
+        finally:
+            if self._auto:
+                self.remove()
+                self._auto = False
+
+
+def _refuse_meta(model: nn.Module) -> None:
+    if any(p.is_meta for p in model.parameters()):
+        raise ValueError("the model's parameters are on the meta device (shapes without data), "
+                         "so there is nothing to measure: materialize it first, e.g. "
+                         "model.to_empty(device='cpu') and then initialize its parameters "
+                         "(reset_parameters() of each layer), or build it on a real device")

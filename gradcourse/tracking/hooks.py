@@ -93,7 +93,7 @@ class _Grad:
         g = grads[self.nr] if self.nr < len(grads) else None
         i = self.layer if isinstance(self.layer, int) else self.layer.layer
         if isinstance(g, Tensor) and i is not None:
-            self.rec.capture("g", i, g, detach=False)
+            self.rec.capture("g", i, g)
 
 
 class Recorder:
@@ -308,14 +308,13 @@ class Recorder:
             self.awaiting.setdefault(module, []).append(i)  # checkpoint(use_reentrant=True)
 
     # -- captures ------------------------------------------------------------------------------
-    def capture(self, family: str, i: int, t: Tensor, detach: bool = True) -> None:
+    def capture(self, family: str, i: int, t: Tensor) -> None:
         """Keep ``t`` (by reference, or by copy where it was seen to change in place)."""
-        ref = t.detach() if detach else t
         if self.probe or (family, i) in self.copy:
-            self.captures.append((family, i, ref.clone(), t if self.probe else None,
+            self.captures.append((family, i, t.detach().clone(), t if self.probe else None,
                                   t._version))
         else:
-            self.captures.append((family, i, ref, t, t._version))
+            self.captures.append((family, i, t, t, t._version))
 
     def take(self) -> list[tuple]:
         """The captures so far as :data:`~.reduce.Row` tuples; changed ones dropped."""

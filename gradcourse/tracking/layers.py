@@ -39,7 +39,7 @@ from torch import nn
 from ..activations import is_activation, kind
 
 __all__ = ["WEIGHT_LAYERS", "Call", "Pairing", "TrackedLayer", "candidates", "clean_name",
-           "find_layers", "nearest_source", "preview", "unit_view", "untracked"]
+           "find_layers", "nearest_source", "preview", "unit_view", "unregistered", "untracked"]
 
 WEIGHT_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 _NORMS = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm, nn.RMSNorm)
@@ -104,33 +104,39 @@ def candidates(model: nn.Module) -> tuple[dict[nn.Module, str], dict[nn.Module, 
         raise TypeError(f"expected an nn.Module, got {type(model).__name__}")
     weights: dict[nn.Module, str] = {}
     acts: dict[nn.Module, str] = {}
-    unknown: list[tuple[str, str]] = []
     for name, module in model.named_modules():  # each module once, even if shared
         if isinstance(module, WEIGHT_LAYERS):
             weights[module] = clean_name(name)
         elif is_activation(module):
             acts[module] = clean_name(name)
-        elif not list(module.children()) and any(w in type(module).__name__.lower()
-                                                 for w in _LOOKS_LIKE):
-            unknown.append((clean_name(name), type(module).__name__))
     for module in list(acts):
         if any(inner in acts for inner in module.modules() if inner is not module):
             for inner in module.modules():
                 if inner is not module:
                     acts.pop(inner, None)  # an activation made of activations is one
     if not weights or not acts:
-        hint = ""
-        if unknown:
-            name, cls = unknown[0]
-            hint = (f"; module {name!r} ({cls}) is not a known activation: register it with "
-                    f"gradcourse.activations.register_kind({cls}, 'relu_like') (or the kind "
-                    "that fits: 'tanh', 'sigmoid', 'relu', 'other')")
+        unknown = unregistered(model)
+        hint = f"; {unknown[0]}" if unknown else ""
         raise ValueError(
             "found no layer to track: the Tracker pairs each nn.Linear/nn.Conv with the "
             "activation module (nn.ReLU, nn.Tanh, ...) that consumes its output; functional "
             f"activations such as F.relu are invisible to it{hint}"
         )
     return weights, acts
+
+
+def unregistered(model: nn.Module) -> list[str]:
+    """A message per module that looks like an activation (``NewGELU``) but is not one the
+    Tracker knows, with the call that registers it."""
+    out = []
+    for name, module in model.named_modules():
+        cls = type(module).__name__
+        if (not is_activation(module) and not list(module.children())
+                and any(w in cls.lower() for w in _LOOKS_LIKE)):
+            out.append(f"module {clean_name(name)!r} ({cls}) is not a known activation: register "
+                       f"it with gradcourse.activations.register_kind({cls}, 'relu_like') (or "
+                       "the kind that fits: 'tanh', 'sigmoid', 'relu', 'other')")
+    return out
 
 
 def preview(model: nn.Module) -> list[TrackedLayer]:

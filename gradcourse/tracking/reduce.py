@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from ..activations import SATURATION
@@ -123,13 +122,58 @@ def _order(row: Row) -> tuple:
 
 
 class _Block:
-    """A layout's device buffer ``(4, R)``: S, Q, sat, shift; reused step after step."""
+    """One layout's kernels and its device buffer ``acc`` ``(4, R)``: S, Q, sat, shift.
 
-    def __init__(self, layout: Layout, device: torch.device) -> None:
-        self.layout = layout
-        self.acc = torch.zeros(4, len(layout.rows), dtype=torch.float64, device=device)
-        self.step = -1
-        self.uses = 0
+    Everything that does not change from step to step (views into ``acc``, scratch
+    buffers, the row order) is prepared once: a recorded step runs the kernels only.
+    """
+
+    def __init__(self, layout: Layout, dtype: torch.dtype, device: torch.device,
+                 shape: tuple[int, ...] | None, scratch: Callable[..., Tensor]) -> None:
+        R, n = len(layout.rows), layout.n
+        self.layout, self.step, self.uses = layout, -1, 0
+        self.acc = torch.zeros(4, R, dtype=torch.float64, device=device)
+        self.S, self.Q, self.C = self.acc[0], self.acc[1], self.acc[3]
+        self.C_col = self.C.unsqueeze(1)
+        self.q = torch.empty(R, dtype=torch.float64, device=device)
+        self.x = scratch((R, n), dtype, device) if R > 1 else None
+        self.x_rows = None if self.x is None or shape is None else self.x.view(R, *shape)
+        self.d = scratch((R, n), torch.float64, device)
+        self.sat = [(r0, r1, centre, half, scratch((r1 - r0, n), dtype, device, "sat"),
+                     self.acc[2, r0:r1]) for r0, r1, centre, half in layout.sat]
+        self.peaks = [(r0, r1, (r1 - r0, *view), tuple(i for _, i in layout.rows[r0:r1]),
+                       view[1]) for r0, r1, view in layout.peaks]
+
+    def run(self, tensors: list[Tensor], reducer: Reducer) -> None:
+        first = self.step != reducer._step
+        if first:
+            self.step, self.uses = reducer._step, 0
+            reducer._used.append(self)
+        self.uses += 1
+        if self.x is None:
+            x = tensors[0].reshape(1, -1)
+        elif self.x_rows is not None:  # all of one shape: one stack, no view per row
+            torch.stack(tensors, out=self.x_rows)
+            x = self.x
+        else:
+            x = torch.cat([t.reshape(1, -1) for t in tensors], out=self.x)
+        for r0, r1, centre, half, tmp, count in self.sat:  # exact: kept where |a - c| > h
+            v = torch.sub(x[r0:r1], centre, out=tmp) if centre else x[r0:r1]
+            torch.ops.aten.hardshrink.out(v, half, out=tmp)
+            tmp.abs_().ceil_()  # 1 per saturated value, 0 elsewhere
+            torch.sum(tmp, 1, out=count) if first else count.add_(tmp.sum(1))
+        for r0, r1, shape, layers, units in self.peaks:  # each unit's best example
+            reducer._peak(layers, units, x[r0:r1].view(shape).amax(dim=(1, 3)))
+        d = self.d
+        d.copy_(x)
+        if first:
+            torch.sum(d, 1, out=self.S)
+            torch.div(self.S, self.layout.n, out=self.C)  # the shift: this pass's row mean
+        else:
+            self.S.add_(d.sum(1))
+        d.sub_(self.C_col)
+        torch.linalg.vector_norm(d, dim=1, out=self.q)
+        torch.mul(self.q, self.q, out=self.Q) if first else self.Q.addcmul_(self.q, self.q)
 
 
 class Reducer:
@@ -141,8 +185,9 @@ class Reducer:
 
     def __init__(self, bins: int = 0) -> None:
         self.bins = bins
-        self._blocks: dict[tuple, _Block] = {}
+        self._programs: dict[tuple, list[tuple[_Block, list[int]]]] = {}
         self._scratch: dict[tuple, Tensor] = {}
+        self._plans: dict[tuple, Plan] = {}
         self._step = 0
         self.start()
 
@@ -157,60 +202,50 @@ class Reducer:
     def empty(self) -> bool:
         return not self._used and not self._hists
 
+    @torch.no_grad()
     def add(self, rows: list[Row]) -> None:
         """Reduce ``rows`` into the open step (they may be dropped afterwards)."""
-        groups: dict[tuple, list[Row]] = {}
-        for row in rows:
-            t = row[2]
-            groups.setdefault((t.numel(), t.dtype, t.device), []).append(row)
-            if self.bins and row[0] in ("a", "g"):
-                self._histogram(row[1], "activation" if row[0] == "a" else "gradient", t)
-        for (n, dtype, device), group in groups.items():
-            if n == 0:
-                continue
-            group.sort(key=_order)
-            k = max(1, CHUNK // n)
-            for start in range(0, len(group), k):
-                self._reduce(group[start:start + k], n, dtype, device)
+        if not rows:
+            return
+        key = tuple((f, i, t.shape, t.dtype, t.device) for f, i, t, _, _ in rows)
+        program = self._programs.get(key)
+        if program is None:
+            if len(self._programs) > 64:  # shapes keep changing: do not grow without bound
+                self._programs.clear()
+            program = self._programs[key] = self._compile(rows)
+        for block, order in program:
+            block.run([rows[j][2] for j in order], self)
+        if self.bins:
+            for f, i, t, _, _ in rows:
+                if f in ("a", "g"):
+                    self._histogram(i, "activation" if f == "a" else "gradient", t)
 
-    def _buffer(self, shape: tuple[int, int], dtype: torch.dtype, device) -> Tensor:
-        key = (shape, dtype, device)
+    def _compile(self, rows: list[Row]) -> list[tuple[_Block, list[int]]]:
+        """Blocks for ``rows``: grouped by size, dtype and device, at most CHUNK each."""
+        groups: dict[tuple, list[int]] = {}
+        for j, (_, _, t, _, _) in enumerate(rows):
+            if t.numel():
+                groups.setdefault((t.numel(), t.dtype, t.device), []).append(j)
+        program = []
+        for (n, dtype, device), idx in groups.items():
+            idx.sort(key=lambda j: _order(rows[j]))
+            k = max(1, CHUNK // n)
+            for start in range(0, len(idx), k):
+                part = idx[start:start + k]
+                chunk = [rows[j] for j in part]
+                shapes = {tuple(r[2].shape) for r in chunk}
+                shape = shapes.pop() if len(shapes) == 1 else None
+                program.append((_Block(_layout(chunk, n), dtype, device, shape, self._buffer),
+                                part))
+        return program
+
+    def _buffer(self, shape: tuple[int, int], dtype: torch.dtype, device,
+                use: str = "") -> Tensor:
+        key = (shape, dtype, device, use)
         b = self._scratch.get(key)
         if b is None:
             b = self._scratch[key] = torch.empty(shape, dtype=dtype, device=device)
         return b
-
-    def _reduce(self, rows: list[Row], n: int, dtype: torch.dtype, device) -> None:
-        key = (n, dtype, device, tuple((f, i, tuple(t.shape)) for f, i, t, _, _ in rows))
-        block = self._blocks.get(key)
-        if block is None:
-            block = self._blocks[key] = _Block(_layout(rows, n), device)
-        first = block.step != self._step
-        if first:
-            block.step, block.uses = self._step, 0
-            self._used.append(block)
-        block.uses += 1
-        lay, acc, R = block.layout, block.acc, len(rows)
-        views = [flat(t) for _, _, t, _, _ in rows]
-        x = torch.stack(views, out=self._buffer((R, n), dtype, device)) if R > 1 \
-            else views[0].unsqueeze(0)  # (R, n), the tensors' own dtype
-        for r0, r1, centre, half in lay.sat:  # exact in any dtype: kept where |a - c| > h
-            v = x[r0:r1] - centre if centre else x[r0:r1]
-            count = F.hardshrink(v, half).abs_().ceil_().sum(1)  # 1 per saturated value
-            acc[2, r0:r1].copy_(count) if first else acc[2, r0:r1].add_(count)
-        for r0, r1, (before, units, after) in lay.peaks:  # best example per unit
-            peak = x[r0:r1].view(r1 - r0, before, units, after).amax(dim=(1, 3))  # (r, U)
-            self._peak(tuple(i for _, i in lay.rows[r0:r1]), units, peak)
-        d = self._buffer((R, n), torch.float64, device)
-        d.copy_(x)
-        if first:
-            torch.sum(d, 1, out=acc[0])
-            torch.div(acc[0], n, out=acc[3])  # the shift: this pass's row mean
-        else:
-            acc[0].add_(d.sum(1))
-        d.sub_(acc[3].unsqueeze(1))
-        q = torch.linalg.vector_norm(d, dim=1)
-        torch.mul(q, q, out=acc[1]) if first else acc[1].addcmul_(q, q)
 
     def _peak(self, layers: tuple[int, ...], units: int, peak: Tensor) -> None:
         """Keep the maximum per unit over the step's passes, one tensor per group of
@@ -233,6 +268,7 @@ class Reducer:
         v = torch.nan_to_num(flat(t).float(), nan=0.0, posinf=0.0, neginf=0.0)
         self._hists.append((i, what, torch.histc(v, self.bins), torch.aminmax(v)))
 
+    @torch.no_grad()
     def close(self, pool: Callable[[Tensor, list[Tensor]], tuple[Tensor, list[Tensor]]],
               extra: Tensor | None = None) -> tuple[list[float], Plan, list[float]]:
         """The open step's values as floats (the one host sync) and how to read them.
@@ -256,9 +292,14 @@ class Reducer:
         values = torch.cat(parts).tolist() if len(parts) > 1 else sums.tolist()
         cut = len(values) - sum(t.numel() for t in extras)
         values, tail = values[:cut], values[cut:]
-        plan = Plan(tuple((b.layout, b.uses) for b in self._used),
-                    tuple(peak_keys),
+        plan_key = (tuple((id(b), b.uses) for b in self._used), tuple(peak_keys),
                     tuple((i, what, h.numel()) for i, what, h, _ in self._hists))
+        plan = self._plans.get(plan_key)
+        if plan is None:
+            if len(self._plans) > 64:
+                self._plans.clear()
+            plan = self._plans[plan_key] = Plan(tuple((b.layout, b.uses) for b in self._used),
+                                                *plan_key[1:])
         self.start()
         return values, plan, tail
 

@@ -18,7 +18,7 @@ from torch import Tensor, nn
 
 from ..training import Callback, History
 from .hooks import Hook, Recorder
-from .layers import TrackedLayer, find_layers, preview, untracked
+from .layers import TrackedLayer, find_layers, preview, unregistered, untracked
 from .nonfinite import NonFinite, locate
 from .records import Meta, StepLog, layer_values
 from .reduce import Reducer, examples
@@ -95,6 +95,8 @@ class Tracker(Callback):
                 "out and call tracker.step() after optimizer.step()")
         described = find_layers(model)  # TypeError/ValueError for what cannot be tracked
         _refuse_meta(model)
+        for message in unregistered(model)[:1]:
+            warnings.warn(f"Tracker: {message}; until then it is not tracked", stacklevel=2)
         self.model, self.every, self.weights = model, every, weights
         self.bins = (50 if histograms is True else int(histograms)) if histograms else 0
         self._layers: list[TrackedLayer] = described if described is not None else preview(model)

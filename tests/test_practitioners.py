@@ -375,13 +375,13 @@ def test_case9_torch_func_grad_works_and_is_said():
 # -- unclear errors made clear -----------------------------------------------------------------
 def test_step_before_attach_optimizer_string_and_meta_device():
     model = gc.MLP(8, 2, depth=2, width=4, seed=0)
-    with pytest.raises(RuntimeError, match="not attached.*attach"):
+    with pytest.raises(RuntimeError, match=r"not attached.*attach"):
         Tracker(model).step()
     with pytest.raises(RuntimeError, match="not attached"):
         Tracker(model).before_step()
-    with pytest.raises(TypeError, match="torch.optim.Optimizer.*'sgd'"):
+    with pytest.raises(TypeError, match=r"torch.optim.Optimizer.*'sgd'"):
         Tracker(model, optimizer="sgd")
     with torch.device("meta"):
         meta = gc.MLP(8, 2, depth=2, width=4)
-    with pytest.raises(ValueError, match="meta device.*to_empty"):
+    with pytest.raises(ValueError, match=r"meta device.*to_empty"):
         Tracker(meta)

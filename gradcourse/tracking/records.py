@@ -134,10 +134,9 @@ def layer_values(values: list[float], plan: Plan, meta: Meta,
         setattr(out[i], family, Moments(n, mean, m2, sumsq, finite))
         if family == "a" and layers[i].kind in ZONES:
             out[i].sat = sum(sat for *_, sat in ps)
-    for layers_, units in plan.peaks:
-        for i in layers_:
-            if i < len(layers) and ("a", i) not in meta.stale:
-                out[i].active, out[i].units = active[i], units
+    for i, (on, units) in active.items():
+        if i < len(layers) and ("a", i) not in meta.stale:
+            out[i].active, out[i].units = on, units
     for i, family, scale in meta.update:
         if i < len(layers):
             out[i].u, out[i].u_scale = (out[i].gw if family == "gw" else out[i].u), scale

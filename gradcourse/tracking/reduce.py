@@ -16,9 +16,9 @@ reduced together:
   would cancel 7 of its 16 digits. Float32 accumulation was measured too (about 1e-7
   relative, 1e-5 for a norm over 10**6 values) and rejected.
 
-Each block leaves four float64 numbers per row in a buffer that stays on the device:
-``S`` (sum), ``Q`` (sum of squares about the shift), ``sat`` (saturated count) and the
-shift ``c``. A second pass of the same step (gradient accumulation) adds into the same
+Each block leaves five float64 numbers per row in a buffer that stays on the device:
+the count ``n``, ``S`` (sum), ``Q`` (sum of squares about the shift), ``sat`` (saturated
+count) and the shift ``c``. A second pass of the same step (gradient accumulation) adds into the same
 buffer about the same shift. :meth:`Reducer.close` concatenates the buffers, the
 per-unit maxima and the histograms, passes them through the tracker's ``pool`` (where
 pooling across processes plugs in) and reads everything back with one ``tolist()``.
@@ -81,10 +81,15 @@ class Layout:
 
 @dataclass(frozen=True)
 class Plan:
-    """How to read one step's float64 values back: blocks (with how many passes each
-    reduced), per-unit-maximum groups (their layers) and histograms, in value order."""
+    """How to read one step's float64 values back.
 
-    blocks: tuple[tuple[Layout, int], ...]
+    The values are, in order: the sums ``(5, C)`` row-major (rows: count ``n``, sum
+    ``S``, sum of squares ``Q`` about the shift, saturated count, shift ``c``; one column
+    per row of a block, ``columns`` gives its ``(family, layer)``), then the active units
+    of each per-unit-maximum group (``peaks``: its layers and units), then the histograms.
+    """
+
+    columns: tuple[tuple[str, int], ...]
     peaks: tuple[tuple[tuple[int, ...], int], ...]  # (layers, units)
     hists: tuple[tuple[int, str, int], ...]  # (layer, "activation"/"gradient", bins)
 
@@ -122,7 +127,7 @@ def _order(row: Row) -> tuple:
 
 
 class _Block:
-    """One layout's kernels and its device buffer ``acc`` ``(4, R)``: S, Q, sat, shift.
+    """One layout's kernels and its device buffer ``acc`` ``(5, R)``: n, S, Q, sat, c.
 
     Everything that does not change from step to step (views into ``acc``, scratch
     buffers, the row order) is prepared once: a recorded step runs the kernels only.
@@ -131,25 +136,24 @@ class _Block:
     def __init__(self, layout: Layout, dtype: torch.dtype, device: torch.device,
                  shape: tuple[int, ...] | None, scratch: Callable[..., Tensor]) -> None:
         R, n = len(layout.rows), layout.n
-        self.layout, self.step, self.uses = layout, -1, 0
-        self.acc = torch.zeros(4, R, dtype=torch.float64, device=device)
-        self.S, self.Q, self.C = self.acc[0], self.acc[1], self.acc[3]
+        self.layout, self.step = layout, -1
+        self.acc = torch.zeros(5, R, dtype=torch.float64, device=device)
+        self.N, self.S, self.Q, self.C = self.acc[0], self.acc[1], self.acc[2], self.acc[4]
         self.C_col = self.C.unsqueeze(1)
         self.q = torch.empty(R, dtype=torch.float64, device=device)
         self.x = scratch((R, n), dtype, device) if R > 1 else None
         self.x_rows = None if self.x is None or shape is None else self.x.view(R, *shape)
         self.d = scratch((R, n), torch.float64, device)
         self.sat = [(r0, r1, centre, half, scratch((r1 - r0, n), dtype, device, "sat"),
-                     self.acc[2, r0:r1]) for r0, r1, centre, half in layout.sat]
+                     self.acc[3, r0:r1]) for r0, r1, centre, half in layout.sat]
         self.peaks = [(r0, r1, (r1 - r0, *view), tuple(i for _, i in layout.rows[r0:r1]),
                        view[1]) for r0, r1, view in layout.peaks]
 
     def run(self, tensors: list[Tensor], reducer: Reducer) -> None:
         first = self.step != reducer._step
         if first:
-            self.step, self.uses = reducer._step, 0
+            self.step = reducer._step
             reducer._used.append(self)
-        self.uses += 1
         if self.x is None:
             x = tensors[0].reshape(1, -1)
         elif self.x_rows is not None:  # all of one shape: one stack, no view per row
@@ -169,8 +173,10 @@ class _Block:
         if first:
             torch.sum(d, 1, out=self.S)
             torch.div(self.S, self.layout.n, out=self.C)  # the shift: this pass's row mean
+            self.N.fill_(self.layout.n)
         else:
             self.S.add_(d.sum(1))
+            self.N.add_(self.layout.n)
         d.sub_(self.C_col)
         torch.linalg.vector_norm(d, dim=1, out=self.q)
         torch.mul(self.q, self.q, out=self.Q) if first else self.Q.addcmul_(self.q, self.q)
@@ -189,6 +195,7 @@ class Reducer:
         self._scratch: dict[tuple, Tensor] = {}
         self._plans: dict[tuple, Plan] = {}
         self._step = 0
+        self.last_columns: tuple[tuple[str, int], ...] = ()
         self.start()
 
     def start(self) -> None:
@@ -273,33 +280,34 @@ class Reducer:
               extra: Tensor | None = None) -> tuple[list[float], Plan, list[float]]:
         """The open step's values as floats (the one host sync) and how to read them.
 
-        ``pool(sums, peaks)`` gets the float64 sums (``(4, R)`` per block, flattened and
-        concatenated) and the per-unit maxima, and returns them pooled (identity in one
-        process). ``extra`` (the loss) is read back in the same sync, as the third result.
+        ``pool(sums, peaks)`` gets the float64 sums ``(5, C)`` (see :class:`Plan`) and the
+        per-unit maxima, and returns them pooled (identity in one process). ``extra``
+        (the loss) is read back in the same sync, as the third result.
         """
         extras = [] if extra is None else [extra.detach().reshape(-1)]
         if self.empty:
             self.start()
             return [], Plan((), (), ()), [float(v) for t in extras for v in t.tolist()]
         device = self._used[0].acc.device if self._used else self._hists[0][2].device
-        sums = (torch.cat([b.acc.view(-1).to(device) for b in self._used]) if self._used
-                else torch.zeros(0, dtype=torch.float64, device=device))
+        sums = (torch.cat([b.acc.to(device) for b in self._used], dim=1) if self._used
+                else torch.zeros(5, 0, dtype=torch.float64, device=device))  # (5, C)
         peak_keys = list(self._peaks)
         sums, peaks = pool(sums, [self._peaks[k] for k in peak_keys])
-        parts = [sums] + [(p > 0).sum(1).to(device) for p in peaks]
+        parts = [sums.reshape(-1)] + [(p > 0).sum(1).to(device) for p in peaks]
         parts += [t.reshape(-1).to(device) for _, _, h, mm in self._hists for t in (h, *mm)]
         parts += [t.to(device=device, dtype=torch.float64) for t in extras]
-        values = torch.cat(parts).tolist() if len(parts) > 1 else sums.tolist()
+        values = torch.cat(parts).tolist()
         cut = len(values) - sum(t.numel() for t in extras)
         values, tail = values[:cut], values[cut:]
-        plan_key = (tuple((id(b), b.uses) for b in self._used), tuple(peak_keys),
+        plan_key = (tuple(id(b) for b in self._used), tuple(peak_keys),
                     tuple((i, what, h.numel()) for i, what, h, _ in self._hists))
         plan = self._plans.get(plan_key)
         if plan is None:
             if len(self._plans) > 64:
                 self._plans.clear()
-            plan = self._plans[plan_key] = Plan(tuple((b.layout, b.uses) for b in self._used),
-                                                *plan_key[1:])
+            columns = tuple(key for b in self._used for key in b.layout.rows)
+            plan = self._plans[plan_key] = Plan(columns, *plan_key[1:])
+        self.last_columns = plan.columns
         self.start()
         return values, plan, tail
 
@@ -326,20 +334,18 @@ def moments(parts: list[tuple[int, float, float, float, float]]
 
 def unpack(values: list[float], plan: Plan) -> tuple[dict, dict, list[dict[str, Any]]]:
     """``{(family, layer): [(n, S, Q, c, sat), ...]}`` (one entry per block that held the
-    row), ``{layer: active units}`` and the histograms (``layer``, ``kind``, ``counts``,
-    ``lo``, ``hi``) from one step's values."""
+    row), ``{layer: (active units, units)}`` and the histograms (``layer``, ``kind``,
+    ``counts``, ``lo``, ``hi``) from one step's values."""
     parts: dict[tuple[str, int], list] = {}
-    pos = 0
-    for lay, uses in plan.blocks:
-        R = len(lay.rows)
-        for r, key in enumerate(lay.rows):
-            s, q, sat, c = (values[pos + k * R + r] for k in range(4))
-            parts.setdefault(key, []).append((lay.n * uses, s, q, c, sat))
-        pos += 4 * R
-    active: dict[int, float] = {}
-    for layers, _ in plan.peaks:
+    C = len(plan.columns)
+    for col, key in enumerate(plan.columns):
+        n, s, q, sat, c = (values[k * C + col] for k in range(5))
+        parts.setdefault(key, []).append((n, s, q, c, sat))
+    pos = 5 * C
+    active: dict[int, tuple[float, int]] = {}
+    for layers, units in plan.peaks:
         for r, i in enumerate(layers):
-            active[i] = values[pos + r]
+            active[i] = (values[pos + r], units)
         pos += len(layers)
     hists = []
     for i, what, bins in plan.hists:
@@ -349,11 +355,11 @@ def unpack(values: list[float], plan: Plan) -> tuple[dict, dict, list[dict[str, 
     return parts, active, hists
 
 
-def examples(plan: Plan) -> dict[int, tuple[int, int]]:
-    """``{layer: (units, examples per unit)}`` of the ReLU-family layers in ``plan``."""
-    out: dict[int, tuple[int, int]] = {}
-    for lay, uses in plan.blocks:
-        for r0, r1, (before, units, after) in lay.peaks:
-            for _, i in lay.rows[r0:r1]:
-                out[i] = (units, out.get(i, (units, 0))[1] + before * after * uses)
-    return out
+def examples(values: list[float], plan: Plan) -> int | None:
+    """Examples per unit behind ``dead_frac`` (the least over ReLU-family layers)."""
+    units = {i: u for layers, u in plan.peaks for i in layers}
+    n: dict[int, float] = {}
+    for col, (family, i) in enumerate(plan.columns):
+        if family == "a" and i in units:
+            n[i] = n.get(i, 0.0) + values[col]
+    return min(int(v) // units[i] for i, v in n.items()) if n else None

@@ -56,8 +56,10 @@ class Tracker(Callback):
         weights: Measure the weight-level statistics (``weight_grad_norm``,
             ``grad_data_ratio``, ``update_ratio``, the weight's NaN/Inf check).
         keep: Keep only the ``keep`` most recent recorded steps in :attr:`history` and
-            :attr:`histograms` (``None``: all; each step costs about 32 bytes per tracked
-            layer and family, plus 8 per unit of a ReLU-family layer).
+            :attr:`histograms` (``None``: all). A step is stored as 5 float64 per
+            captured tensor (about 40 bytes per layer and family, 0.3-0.4 kB for a 2-layer
+            MLP) until :attr:`history` is read, and then as one dict per layer (about 1 kB
+            each).
 
     Attributes:
         layers: The tracked layers, in depth order (a registration-order guess until the
@@ -307,22 +309,29 @@ class Tracker(Callback):
         self._reset_step()
 
     def pool(self, sums: Tensor, peaks: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
-        """Where statistics of several processes would be pooled; identity here.
+        """Where the statistics of several processes would be pooled; identity here.
 
         Args:
-            sums: Float64 ``(4 R,)`` per block, concatenated: the rows' sums ``S``, their
-                sums of squares ``Q`` about a shift ``c``, saturated counts and ``c``.
+            sums: Float64 ``(5, C)``, one column per captured row (its ``(family, layer)``
+                in :attr:`plan_columns`): count ``n``, sum ``S``, sum of squares ``Q``
+                about the shift, saturated count, shift ``c``.
             peaks: Per group of ReLU-family layers, ``(layers, units)``: each unit's best
                 activation over examples and positions.
 
         Returns:
-            The pooled ``(sums, peaks)``. Across ranks (DDP): the activation and
-            gradient rows' ``S``, ``Q`` and counts add up once every rank uses the same
-            shift (re-centre on rank 0's ``c``: :math:`Q' = Q + 2 (c - c_0)(S - n c) +
-            n (c - c_0)^2`), and ``peaks`` pool with a max; weight rows are the same on
-            every rank and are not summed.
+            The pooled ``(sums, peaks)``. Across ranks (DDP): for the columns of the
+            families ``"x"``, ``"a"``, ``"g"`` (each rank's own data), re-centre on rank
+            0's shift, :math:`Q' = Q + 2 (c - c_0)(S - n c) + n (c - c_0)^2` with
+            ``c`` set to ``c_0``, then all-reduce rows 0-3 with a sum; all-reduce ``peaks``
+            with a max. The weight families (``"w"``, ``"gw"``, ``"u"``) are the same on
+            every rank and are left as they are.
         """
         return sums, peaks
+
+    @property
+    def plan_columns(self) -> tuple[tuple[str, int], ...]:
+        """``(family, layer)`` of each column of the sums of the latest recorded step."""
+        return self._reducer.last_columns
 
     def _close(self, number: int, loss: Tensor | float | None, meta: Meta) -> None:
         rec = self._recorder
@@ -340,8 +349,7 @@ class Tracker(Callback):
         layers = self.layers
         self._log.add(number, layers, values, plan, meta)
         self.passes, self.captured_bytes = rec.passes, rec.captured_bytes
-        per_layer = [e for _, e in examples(plan).values()]
-        self.examples = min(per_layer) if per_layer else None
+        self.examples = examples(values, plan)
         if self.bins:
             self._keep_histograms(number, values, plan)
         loss_bad = loss_value is not None and not math.isfinite(float(loss_value))

@@ -353,3 +353,39 @@ def test_listeners_get_each_recorded_step_and_pool_is_the_plug_in_point():
     gc.train(model, data, steps=1, callbacks=[pooled], progress=False)
     assert pooled.summary()[0]["dead_frac"] == 0.0
     assert {("a", 0), ("g", 0), ("w", 0), ("gw", 0)} <= set(pooled.plan_columns)
+
+
+def test_sums_that_start_to_cancel_are_recomputed_or_said():
+    """After a well-conditioned first step the float64 sums are taken raw; a layer whose
+    activations become nearly constant later is recomputed exactly from its tensors, and a
+    weight made constant (changed by the optimizer before the step closed) is None, said."""
+    X, y = _batch()
+    model = gc.MLP(32, 5, depth=3, width=24, activation="sigmoid", init="xavier_normal", seed=0)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    lin = model.layer(2).linear
+    with Tracker(model) as tr:
+        for step in range(1, 5):
+            if step == 3:
+                with torch.no_grad():
+                    lin.weight.mul_(0.001)
+                    lin.bias.fill_(5.0)  # sigmoid ~0.993 +- 1e-5: the raw sums would cancel
+            if step == 4:
+                with torch.no_grad():
+                    model.layer(3).linear.weight.fill_(0.0625 + 1e-7)  # nearly constant
+            opt.zero_grad()
+            loss, expected = _float64_reference(model, X, y)
+            tr.before_step()
+            if step == 4:
+                with pytest.warns(UserWarning, match="nearly constant"):
+                    opt.step()
+                    tr.step(loss)
+            else:
+                opt.step()
+                tr.step(loss)
+            for rec, exp in zip(tr.summary(), expected, strict=True):
+                for key, value in exp.items():
+                    if step == 4 and rec["layer"] == 3 and key == "grad_data_ratio":
+                        assert rec[key] is None  # std(W) was not measured exactly: not at all
+                        continue
+                    assert rec[key] == pytest.approx(value, rel=1e-10, abs=1e-15), (step, key)
+    assert tr.history[3 * 2 + 1]["act_std"] < 1e-4

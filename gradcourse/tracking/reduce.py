@@ -26,6 +26,7 @@ pooling across processes plugs in) and reads everything back with one ``tolist()
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +43,10 @@ __all__ = ["CHUNK", "ORDER", "Layout", "Plan", "Reducer", "Row", "examples", "fl
 #: Elements per batched float64 block (2 MiB of scratch): small enough to stay in cache
 #: between its four passes, large enough that a small layer costs one kernel launch.
 CHUNK = 1 << 18
+#: A row's sums cancel when :math:`\sum x^2 > 10^4 \sum (x - \bar x)^2`: the variance
+#: from the raw sums would lose 4 of float64's 16 digits. Such a block is shifted by its
+#: row means (one more pass); the others are summed raw, exact to about 1e-12.
+CANCEL = 1e4
 #: (centre, half-width) of the linear zone of the bounded kinds; beyond it a value is saturated
 ZONES = {"tanh": (0.0, SATURATION), "sigmoid": (0.5, SATURATION / 2)}
 ON_OFF = ("relu", "relu_like")  # kinds whose units can be off on the whole batch
@@ -137,7 +142,9 @@ class _Block:
                  shape: tuple[int, ...] | None, scratch: Callable[..., Tensor]) -> None:
         R, n = len(layout.rows), layout.n
         self.layout, self.step = layout, -1
+        self.shifted, self.grown, self.held = True, False, None  # first step: exact two-pass
         self.acc = torch.zeros(5, R, dtype=torch.float64, device=device)
+        self.acc[0].fill_(n)
         self.N, self.S, self.Q, self.C = self.acc[0], self.acc[1], self.acc[2], self.acc[4]
         self.C_col = self.C.unsqueeze(1)
         self.q = torch.empty(R, dtype=torch.float64, device=device)
@@ -172,14 +179,45 @@ class _Block:
         d.copy_(x)
         if first:
             torch.sum(d, 1, out=self.S)
-            torch.div(self.S, self.layout.n, out=self.C)  # the shift: this pass's row mean
-            self.N.fill_(self.layout.n)
+            if self.grown:
+                self.N.fill_(self.layout.n)
+                self.grown = False
+            self.held = [(t, t._version) for t in tensors] if not self.shifted else None
         else:
             self.S.add_(d.sum(1))
             self.N.add_(self.layout.n)
-        d.sub_(self.C_col)
+            self.grown, self.held = True, None  # a second pass: the first one's data is gone
+        if self.shifted:
+            if first:
+                torch.div(self.S, self.layout.n, out=self.C)  # this pass's row mean
+            d.sub_(self.C_col)
         torch.linalg.vector_norm(d, dim=1, out=self.q)
         torch.mul(self.q, self.q, out=self.Q) if first else self.Q.addcmul_(self.q, self.q)
+
+    def check(self, values: list[float], C: int, c0: int) -> list[int]:
+        """After the step's sync: the rows whose sums cancelled (see :data:`CANCEL`).
+
+        A shifted block whose rows all turned out well conditioned goes raw from the next
+        step on; a raw block with a cancelling row goes shifted. Returns the cancelling
+        rows of a raw block (their values need an exact recomputation).
+        """
+        bad, worst = [], 0.0
+        for r in range(len(self.layout.rows)):
+            n, s, q, c = (values[k * C + c0 + r] for k in (0, 1, 2, 4))
+            if not (n and math.isfinite(s) and math.isfinite(q)):
+                continue
+            sc = s - n * c
+            m2, sumsq = q - sc * sc / n, q + 2 * c * sc + n * c * c
+            if sumsq > CANCEL * max(m2, 0.0):
+                bad.append(r)
+            worst = max(worst, sumsq / m2 if m2 > 0 else (math.inf if sumsq else 0.0))
+        if self.shifted and worst < CANCEL:
+            self.shifted = False
+            self.C.zero_()
+        elif not self.shifted and bad:
+            self.shifted = True
+            return bad
+        return []
 
 
 class Reducer:
@@ -196,6 +234,7 @@ class Reducer:
         self._plans: dict[tuple, Plan] = {}
         self._step = 0
         self.last_columns: tuple[tuple[str, int], ...] = ()
+        self.unmeasured: list[tuple[str, int]] = []
         self.start()
 
     def start(self) -> None:
@@ -245,6 +284,26 @@ class Reducer:
                 program.append((_Block(_layout(chunk, n), dtype, device, shape, self._buffer),
                                 part))
         return program
+
+    def _exact(self, values: list[float]) -> None:
+        """Recompute, in place in ``values``, the rows of raw blocks whose sums cancelled;
+        those whose tensor is gone or changed go to :attr:`unmeasured`."""
+        C, c0, redo = sum(len(b.layout.rows) for b in self._used), 0, []
+        self.unmeasured = []
+        for block in self._used:
+            for r in block.check(values, C, c0):
+                t, version = block.held[r] if block.held is not None else (None, None)
+                if t is None or t._version != version:
+                    self.unmeasured.append(block.layout.rows[r])
+                else:
+                    redo.append((c0 + r, t))
+            block.held = None
+            c0 += len(block.layout.rows)
+        if redo:
+            exact = torch.stack([_exact_row(t).to(self._used[0].acc.device)
+                                 for _, t in redo]).tolist()  # a second sync, rarely
+            for (col, _), (s, q, c) in zip(redo, exact, strict=True):
+                values[C + col], values[2 * C + col], values[4 * C + col] = s, q, c
 
     def _buffer(self, shape: tuple[int, int], dtype: torch.dtype, device,
                 use: str = "") -> Tensor:
@@ -299,6 +358,7 @@ class Reducer:
         values = torch.cat(parts).tolist()
         cut = len(values) - sum(t.numel() for t in extras)
         values, tail = values[:cut], values[cut:]
+        self._exact(values)
         plan_key = (tuple(id(b) for b in self._used), tuple(peak_keys),
                     tuple((i, what, h.numel()) for i, what, h, _ in self._hists))
         plan = self._plans.get(plan_key)
@@ -310,6 +370,14 @@ class Reducer:
         self.last_columns = plan.columns
         self.start()
         return values, plan, tail
+
+
+def _exact_row(t: Tensor) -> Tensor:
+    """``(S, Q, c)`` of one tensor by the exact two-pass float64 formula."""
+    d = t.detach().reshape(-1).double()
+    s = d.sum()
+    c = s / d.numel()
+    return torch.stack([s, (d - c).square().sum(), c])
 
 
 def moments(parts: list[tuple[int, float, float, float, float]]

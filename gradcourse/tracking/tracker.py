@@ -345,6 +345,12 @@ class Tracker(Callback):
             return
         values, plan, tail = self._reducer.close(
             self.pool, loss if isinstance(loss, Tensor) else None)
+        if self._reducer.unmeasured:
+            meta = Meta(meta.update, meta.stale | frozenset(self._reducer.unmeasured))
+            rec.warn_once("cancel", "Tracker: the values of "
+                          f"{', '.join(f'{f} of layer {i + 1}' for f, i in self._reducer.unmeasured)}"
+                          " became nearly constant on this step, too close for its float64 sums; "
+                          "not measured on this step (the next ones are exact)")
         loss_value = tail[0] if tail else loss
         layers = self.layers
         self._log.add(number, layers, values, plan, meta)

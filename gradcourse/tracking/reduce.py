@@ -1,20 +1,23 @@
-"""The step-end kernels of :class:`~gradcourse.tracking.Tracker`: every statistic of every
+r"""The step-end kernels of :class:`~gradcourse.tracking.Tracker`: every statistic of every
 layer in a few batched operations, and one host sync.
 
 The hooks only capture tensors (:mod:`.hooks`). At a step boundary the captured rows
-(an activation, a :math:`\\partial L/\\partial z`, a weight, ...) are grouped by size,
-dtype and device, stacked into ``(R, N)`` blocks of at most :data:`CHUNK` elements and
-reduced together:
+(an activation, a :math:`\partial L/\partial z`, a weight, ...) are grouped by size,
+dtype and device and copied, converted to float64, into ``(R, N)`` blocks of at most
+:data:`CHUNK` elements (one ``torch._foreach_copy_``), which are reduced together:
 
-* in the tensors' own dtype, where that is exact: the per-unit maximum over examples
-  (``amax``, for ``dead_frac``) and the count of saturated values (``hardshrink`` keeps
-  exactly the values beyond the threshold);
-* in float64 for the moments: one conversion, the sum, the row mean as a shift, and the
-  norm of the shifted rows. A float32 value is exact in float64 and ``N`` of them sum
-  without overflow; shifting by the mean first keeps the variance exact to about 1e-15
-  even for a sigmoid layer with std 2e-4 around 0.99, where ``sum(x**2) - sum(x)**2/N``
-  would cancel 7 of its 16 digits. Float32 accumulation was measured too (about 1e-7
-  relative, 1e-5 for a norm over 10**6 values) and rejected.
+* the per-unit maximum over examples (``amax``, for ``dead_frac``) and the count of
+  saturated values (``hardshrink`` keeps exactly the values beyond the threshold, taken
+  as the tensors' dtype holds it, so the count is the one that dtype's comparison gives);
+* the moments in float64: the sum and the norm. A float32 value is exact in float64 and
+  ``N`` of them sum without overflow. On a block's first step the rows are shifted by
+  their mean before the norm (two passes, exact to about 1e-15); where that step shows
+  :math:`\sum x^2 < 10^4 \sum (x - \bar x)^2` (:data:`CANCEL`) the following steps sum
+  raw, one pass fewer and exact to about 1e-12. A raw row that starts to cancel (a sigmoid
+  layer with std 2e-4 around 0.99, where ``sum(x**2) - sum(x)**2/N`` keeps only 9 of 16
+  digits) is recomputed exactly from its tensor, and its block is shifted from then on.
+  Float32 accumulation was measured too (about 1e-7 relative, 1e-5 for a norm over
+  10**6 values) and rejected.
 
 Each block leaves five float64 numbers per row in a buffer that stays on the device:
 the count ``n``, ``S`` (sum), ``Q`` (sum of squares about the shift), ``sat`` (saturated
@@ -40,9 +43,10 @@ from .layers import unit_view
 __all__ = ["CHUNK", "ORDER", "Layout", "Plan", "Reducer", "Row", "examples", "flat", "moments",
            "unpack"]
 
-#: Elements per batched float64 block (2 MiB of scratch): small enough to stay in cache
-#: between its four passes, large enough that a small layer costs one kernel launch.
-CHUNK = 1 << 18
+#: Elements per batched float64 block (512 KiB of scratch): small enough to stay in cache
+#: between its passes, large enough that small layers share one kernel launch (measured
+#: from 2**15 to 2**18: 2**18 costs a quarter more at 256/128, all alike at 64/32).
+CHUNK = 1 << 16
 #: A row's sums cancel when :math:`\sum x^2 > 10^4 \sum (x - \bar x)^2`: the variance
 #: from the raw sums would lose 4 of float64's 16 digits. Such a block is shifted by its
 #: row means (one more pass); the others are summed raw, exact to about 1e-12.
@@ -139,7 +143,7 @@ class _Block:
     """
 
     def __init__(self, layout: Layout, dtype: torch.dtype, device: torch.device,
-                 shape: tuple[int, ...] | None, scratch: Callable[..., Tensor]) -> None:
+                 shapes: list[tuple[int, ...]], scratch: Callable[..., Tensor]) -> None:
         R, n = len(layout.rows), layout.n
         self.layout, self.step = layout, -1
         self.shifted, self.grown, self.held = True, False, None  # first step: exact two-pass
@@ -148,11 +152,15 @@ class _Block:
         self.N, self.S, self.Q, self.C = self.acc[0], self.acc[1], self.acc[2], self.acc[4]
         self.C_col = self.C.unsqueeze(1)
         self.q = torch.empty(R, dtype=torch.float64, device=device)
-        self.x = scratch((R, n), dtype, device) if R > 1 else None
-        self.x_rows = None if self.x is None or shape is None else self.x.view(R, *shape)
         self.d = scratch((R, n), torch.float64, device)
-        self.sat = [(r0, r1, centre, half, scratch((r1 - r0, n), dtype, device, "sat"),
-                     self.acc[3, r0:r1]) for r0, r1, centre, half in layout.sat]
+        self.dst = [row.view(shape) for row, shape in zip(self.d.unbind(), shapes, strict=True)]
+
+        def cast(v: float) -> float:  # a threshold as the tensors' dtype holds it
+            return torch.tensor(v, dtype=dtype).item()
+
+        self.sat = [(r0, r1, cast(centre), cast(half),
+                     scratch((r1 - r0, n), torch.float64, device, "sat"), self.acc[3, r0:r1])
+                    for r0, r1, centre, half in layout.sat]
         self.peaks = [(r0, r1, (r1 - r0, *view), tuple(i for _, i in layout.rows[r0:r1]),
                        view[1]) for r0, r1, view in layout.peaks]
 
@@ -161,22 +169,15 @@ class _Block:
         if first:
             self.step = reducer._step
             reducer._used.append(self)
-        if self.x is None:
-            x = tensors[0].reshape(1, -1)
-        elif self.x_rows is not None:  # all of one shape: one stack, no view per row
-            torch.stack(tensors, out=self.x_rows)
-            x = self.x
-        else:
-            x = torch.cat([t.reshape(1, -1) for t in tensors], out=self.x)
+        d = self.d
+        torch._foreach_copy_(self.dst, tensors)  # (R, n) float64: stack and convert in one
         for r0, r1, centre, half, tmp, count in self.sat:  # exact: kept where |a - c| > h
-            v = torch.sub(x[r0:r1], centre, out=tmp) if centre else x[r0:r1]
+            v = torch.sub(d[r0:r1], centre, out=tmp) if centre else d[r0:r1]
             torch.ops.aten.hardshrink.out(v, half, out=tmp)
-            tmp.abs_().ceil_()  # 1 per saturated value, 0 elsewhere
+            tmp.abs_().ceil_()  # 1 per saturated value, 0 elsewhere (|a - c| <= 1)
             torch.sum(tmp, 1, out=count) if first else count.add_(tmp.sum(1))
         for r0, r1, shape, layers, units in self.peaks:  # each unit's best example
-            reducer._peak(layers, units, x[r0:r1].view(shape).amax(dim=(1, 3)))
-        d = self.d
-        d.copy_(x)
+            reducer._peak(layers, units, d[r0:r1].view(shape).amax(dim=(1, 3)))
         if first:
             torch.sum(d, 1, out=self.S)
             if self.grown:
@@ -279,9 +280,8 @@ class Reducer:
             for start in range(0, len(idx), k):
                 part = idx[start:start + k]
                 chunk = [rows[j] for j in part]
-                shapes = {tuple(r[2].shape) for r in chunk}
-                shape = shapes.pop() if len(shapes) == 1 else None
-                program.append((_Block(_layout(chunk, n), dtype, device, shape, self._buffer),
+                shapes = [tuple(r[2].shape) for r in chunk]
+                program.append((_Block(_layout(chunk, n), dtype, device, shapes, self._buffer),
                                 part))
         return program
 

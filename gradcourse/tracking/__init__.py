@@ -66,7 +66,7 @@ in place): about one float32 copy of the activations and of :math:`\partial L/\p
 of the tracked layers, of which autograd keeps most of the activations alive anyway until
 ``backward()``. Gradient accumulation reduces each pass when the next begins, so this
 stays one pass's worth; :attr:`Tracker.captured_bytes` reports it. The reduction adds a
-float64 scratch of at most :data:`~gradcourse.tracking.reduce.CHUNK` elements (or one
+float64 scratch of at most :data:`~gradcourse.tracking.blocks.CHUNK` elements (or one
 tensor's size, if larger); an optimizer other than plain SGD adds a copy of the tracked
 weights for ``update_ratio``. History costs 5 float64 per layer and family per recorded
 step until it is read, then a dict per layer (about 1 kB); ``keep=N`` keeps the ``N``

@@ -10,15 +10,13 @@ change. :math:`\\partial L/\\partial z` is hooked on the autograd node that prod
 :math:`z`, in the weight layer's forward hook, before any in-place activation can
 replace it.
 
-Hooks survive ``copy.deepcopy`` and ``pickle`` as no-ops (:class:`Inert`). Under
-``torch.compile`` every hook runs eagerly through a ``torch.compiler.disable``'d call: a
-graph break at each tracked layer, so the numbers are those of the eager model.
+The hooks are :class:`~.plumbing.Hook` objects: inert in copies, eager under
+``torch.compile``.
 """
 
 from __future__ import annotations
 
 import warnings
-import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -26,59 +24,9 @@ import torch
 from torch import Tensor, nn
 
 from .layers import Pairing, TrackedLayer, candidates
+from .plumbing import COMPILED, Hook
 
-__all__ = ["Hook", "Inert", "Recorder"]
-
-_COMPILED = [False]  # True while a hook runs from compiled code (through _eager)
-
-
-class Inert:
-    """What a :class:`Hook` becomes in a copied or unpickled model: a no-op."""
-
-    def __call__(self, *args: Any) -> None:
-        return None
-
-
-class Hook:
-    """A hook that runs ``fn(obj, *args)`` only for the object it was registered on.
-
-    ``copy.deepcopy(model)`` copies the model's hook dicts: the copy gets an
-    :class:`Inert` instead, so its forwards never write into the tracker; pickling stores
-    an :class:`Inert` too. The owner is held weakly and ``fn`` belongs to the
-    :class:`Recorder`, not to the Tracker: a dropped Tracker is collected (and removes
-    its hooks).
-    """
-
-    __slots__ = ("fn", "owner")
-
-    def __init__(self, fn: Callable[..., Any], owner: object) -> None:
-        self.fn = fn
-        self.owner = weakref.ref(owner)
-
-    def __call__(self, obj: object, *args: Any) -> Any:
-        if torch.compiler.is_compiling():
-            return _eager(self, obj, args)
-        if obj is self.owner():
-            return self.fn(obj, *args)
-        return None
-
-    def __deepcopy__(self, memo: dict) -> Inert:
-        return Inert()
-
-    def __reduce__(self) -> tuple:
-        return (Inert, ())
-
-
-@torch.compiler.disable
-def _eager(hook: Hook, obj: object, args: tuple) -> None:
-    """A hook met by ``torch.compile``: a graph break, then the hook on real tensors."""
-    _COMPILED[0] = True
-    try:
-        if obj is hook.owner():
-            hook.fn(obj, *args)
-    finally:
-        _COMPILED[0] = False
-
+__all__ = ["Recorder"]
 
 class _Grad:
     """Node pre-hook: captures the gradient of output ``nr`` for layer ``layer`` (an
@@ -281,7 +229,7 @@ class Recorder:
         if i is None:
             return
         if self.direct[i]:
-            if _COMPILED[0]:  # z was consumed inside the compiled graph: its hook would
+            if COMPILED[0]:  # z was consumed inside the compiled graph: its hook would
                 self._undirect(i)  # miss that part of dL/dz; hook the Linear from now on
             else:
                 self._grad(i, args[0], module)

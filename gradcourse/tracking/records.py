@@ -7,7 +7,7 @@ place before it was read, a layer another pass did not reach) is ``None``, never
 never a value left over from another step.
 
 :class:`StepLog` keeps, per recorded step, the float64 values read back and the
-:class:`~.reduce.Plan` to read them (shared between steps when unchanged) and builds the
+:class:`Plan` to read them (shared between steps when unchanged) and builds the
 tidy per-layer records only when they are asked for. ``keep=N`` keeps the ``N`` most
 recent steps.
 """
@@ -21,10 +21,32 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..activations import SATURATION
 from .layers import TrackedLayer
-from .reduce import ZONES, Plan, moments, unpack
 
-__all__ = ["STATS", "Meta", "Stat", "StepLog", "Values", "make_records", "sample_std"]
+__all__ = ["ON_OFF", "STATS", "ZONES", "Meta", "Plan", "Stat", "StepLog", "Values", "examples",
+           "histogram_records", "make_records", "moments", "sample_std", "unpack"]
+
+#: (centre, half-width) of the linear zone of the bounded kinds; beyond it a value is saturated
+ZONES = {"tanh": (0.0, SATURATION), "sigmoid": (0.5, SATURATION / 2)}
+ON_OFF = ("relu", "relu_like")  # kinds whose units can be off on the whole batch
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How to read one step's float64 values back.
+
+    The values are, in order: the sums ``(5, C)`` row-major (rows: count ``n``, sum
+    ``S``, sum of squares ``Q`` about the shift, saturated count, shift ``c``; one column
+    per row of a block, ``columns`` gives its ``(family, layer)``), then the active units
+    of each per-unit-maximum group (``peaks``: its layers and units), then the histograms.
+    """
+
+    columns: tuple[tuple[str, int], ...]
+    peaks: tuple[tuple[tuple[int, ...], int], ...]  # (layers, units)
+    hists: tuple[tuple[int, str, int], ...]  # (layer, "activation"/"gradient", bins)
+
+
 
 
 def sample_std(m2: float, n: int) -> float:
@@ -108,7 +130,7 @@ STATS: tuple[Stat, ...] = (
 
 @dataclass(frozen=True)
 class Meta:
-    """What the tracker adds to a step's :class:`~.reduce.Plan`.
+    """What the tracker adds to a step's :class:`Plan`.
 
     Attributes:
         update: ``{layer: (family, scale)}``: where the update's std comes from (``"u"``:
@@ -152,6 +174,71 @@ def make_records(number: int, layers: list[TrackedLayer], values: list[float], p
                "act_kind": layer.kind}
         rec.update((s.name, s.report(v)) for s in STATS)
         out.append(rec)
+    return out
+
+
+def moments(parts: list[tuple[int, float, float, float, float]]
+            ) -> tuple[int, float, float, float]:
+    """``(n, mean, m2, sumsq)`` from ``(n, S, Q, c)`` parts (sums about shifts ``c``).
+
+    Parts about different shifts (the same layer in two blocks) are re-centred on the
+    first one exactly: :math:`\\sum (x - c_0)^2 = Q + 2 (c - c_0) (S - n c) + n (c - c_0)^2`.
+    """
+    n_tot = sum(p[0] for p in parts)
+    c0 = parts[0][3]
+    s_tot = q0 = 0.0
+    for n, s, q, c, _ in parts:
+        sc, dc = s - n * c, c - c0
+        s_tot += s
+        q0 += q + 2 * dc * sc + n * dc * dc
+    sc0 = s_tot - n_tot * c0
+    m2 = q0 - sc0 * sc0 / n_tot
+    sumsq = q0 + 2 * c0 * sc0 + n_tot * c0 * c0
+    return n_tot, s_tot / n_tot, m2, sumsq
+
+
+def unpack(values: list[float], plan: Plan) -> tuple[dict, dict, list[dict[str, Any]]]:
+    """``{(family, layer): [(n, S, Q, c, sat), ...]}`` (one entry per block that held the
+    row), ``{layer: (active units, units)}`` and the histograms (``layer``, ``kind``,
+    ``counts``, ``lo``, ``hi``) from one step's values."""
+    parts: dict[tuple[str, int], list] = {}
+    C = len(plan.columns)
+    for col, key in enumerate(plan.columns):
+        n, s, q, sat, c = (values[k * C + col] for k in range(5))
+        parts.setdefault(key, []).append((n, s, q, c, sat))
+    pos = 5 * C
+    active: dict[int, tuple[float, int]] = {}
+    for layers, units in plan.peaks:
+        for r, i in enumerate(layers):
+            active[i] = (values[pos + r], units)
+        pos += len(layers)
+    hists = []
+    for i, what, bins in plan.hists:
+        counts, (lo, hi) = values[pos:pos + bins], values[pos + bins:pos + bins + 2]
+        hists.append({"layer": i, "kind": what, "counts": counts, "lo": lo, "hi": hi})
+        pos += bins + 2
+    return parts, active, hists
+
+
+def examples(values: list[float], plan: Plan) -> int | None:
+    """Examples per unit behind ``dead_frac`` (the least over ReLU-family layers)."""
+    units = {i: u for layers, u in plan.peaks for i in layers}
+    n: dict[int, float] = {}
+    for col, (family, i) in enumerate(plan.columns):
+        if family == "a" and i in units:
+            n[i] = n.get(i, 0.0) + values[col]
+    return min(int(v) // units[i] for i, v in n.items()) if n else None
+
+
+
+def histogram_records(number: int, values: list[float], plan: Plan) -> list[dict[str, Any]]:
+    """The histogram dicts of one step (``step``, ``layer``, ``kind``, ``counts``, ``edges``)."""
+    out = []
+    for h in unpack(values, plan)[2]:
+        n, lo, hi = len(h["counts"]), h["lo"], h["hi"]
+        lo, hi = (lo - 1, hi + 1) if lo == hi else (lo, hi)  # as torch.histc does
+        out.append({"step": number, "layer": h["layer"] + 1, "kind": h["kind"],
+                    "counts": h["counts"], "edges": [lo + (hi - lo) * b / n for b in range(n + 1)]})
     return out
 
 

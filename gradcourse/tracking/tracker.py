@@ -8,7 +8,6 @@ keeps the floats and builds the records. The Tracker holds one of each; it inher
 from __future__ import annotations
 
 import math
-import warnings
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -17,28 +16,15 @@ import torch
 from torch import Tensor, nn
 
 from ..training import Callback, History
-from .hooks import Hook, Recorder
-from .layers import TrackedLayer, find_layers, preview, unregistered, untracked
+from . import lifecycle
+from .hooks import Recorder
+from .layers import TrackedLayer, find_layers, preview, untracked
 from .nonfinite import NonFinite, locate
-from .records import Meta, StepLog, layer_values
-from .reduce import Reducer, examples
+from .records import Meta, StepLog, examples, histogram_records, layer_values
+from .reduce import Reducer
+from .weights import WeightRows
 
 __all__ = ["Tracker"]
-
-_ATTACHED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> recorders
-
-
-class _Call:
-    """``tracker.name()`` without keeping the tracker alive (an optimizer hook)."""
-
-    def __init__(self, tracker: Tracker, name: str) -> None:
-        self.ref, self.name = weakref.ref(tracker), name
-
-    def __call__(self, *args: Any) -> None:
-        tracker = self.ref()
-        if tracker is not None:
-            getattr(tracker, self.name)()
-
 
 class Tracker(Callback):
     """Record per-layer statistics on every ``every``-th step (see :mod:`gradcourse.tracking`).
@@ -89,16 +75,8 @@ class Tracker(Callback):
             raise ValueError(f"histograms must be True, False or a number of bins >= 1, got {histograms!r}")
         if keep is not None and (isinstance(keep, bool) or not isinstance(keep, int) or keep < 1):
             raise ValueError(f"keep must be None (keep every step) or an int >= 1, got {keep!r}")
-        if optimizer is not None and not isinstance(optimizer, torch.optim.Optimizer):
-            raise TypeError(
-                f"optimizer must be a torch.optim.Optimizer whose step() closes each step, got "
-                f"{type(optimizer).__name__} {optimizer!r}; the Tracker builds no optimizer: "
-                "pass e.g. optimizer=torch.optim.SGD(model.parameters(), lr=0.1), or leave it "
-                "out and call tracker.step() after optimizer.step()")
         described = find_layers(model)  # TypeError/ValueError for what cannot be tracked
-        _refuse_meta(model)
-        for message in unregistered(model)[:1]:
-            warnings.warn(f"Tracker: {message}; until then it is not tracked", stacklevel=2)
+        lifecycle.check(model, optimizer)
         self.model, self.every, self.weights = model, every, weights
         self.bins = (50 if histograms is True else int(histograms)) if histograms else 0
         self._layers: list[TrackedLayer] = described if described is not None else preview(model)
@@ -142,32 +120,11 @@ class Tracker(Callback):
         """Register the hooks (idempotent). Returns ``self``."""
         if self.attached:
             return self
-        model = self.model
-        _refuse_meta(model)
-        others = [r for r in _ATTACHED.get(model, ()) if r.handles]
-        if others:
-            warnings.warn("Tracker: this model already has an attached Tracker, whose hooks keep "
-                          "recording (a re-run notebook cell?): call .remove() on it, or del it",
-                          stacklevel=2)
-        compiled = (hasattr(model, "_orig_mod") or getattr(model, "_compiled_call_impl", None)
-                    is not None)
-        if self._discovered and find_layers(model) is not None:
-            self._layers = find_layers(model)  # hooks added since may change `direct`
-        rec = Recorder(model, self.layers if self._discovered else None, self._reducer.add,
-                       compiled)
-        rec.attach()
-        if self._hooked_optimizer is not None:
-            opt = self._hooked_optimizer
-            rec.handles.append(opt.register_step_pre_hook(Hook(_Call(self, "before_step"), opt)))
-            rec.handles.append(opt.register_step_post_hook(Hook(_Call(self, "step"), opt)))
-        for name, reason in self.untracked.items():
-            if reason.startswith("recurrent"):
-                rec.warn_once("rnn", f"Tracker: {name!r} is a {reason}: its gradient through "
-                              "time is not measured; the statistics cover only the tracked "
-                              "layers (see Tracker.untracked)")
-        self._recorder = rec
-        _ATTACHED.setdefault(model, weakref.WeakSet()).add(rec)
-        self._finalizer = weakref.finalize(self, rec.remove)  # a dropped Tracker detaches
+        if self._discovered and find_layers(self.model) is not None:
+            self._layers = find_layers(self.model)  # hooks added since may change `direct`
+        self._recorder, self._finalizer = lifecycle.attach(
+            self, self.layers if self._discovered else None, self._reducer.add,
+            self._hooked_optimizer, self.untracked)
         self._reset_step()
         return self
 
@@ -213,8 +170,7 @@ class Tracker(Callback):
 
     def _reset_step(self) -> None:
         self._weights_done = False
-        self._update: dict[int, tuple] = {}
-        self._snap: list[tuple[int, Tensor]] = []
+        self._weight_rows = WeightRows()
         if self._recorder is not None:
             self._recorder.new_step()
             self._recorder.recording = (self.steps_done % self.every) == 0
@@ -228,7 +184,7 @@ class Tracker(Callback):
         return self._recorder
 
     def _rows(self, rows: list[tuple]) -> list[tuple]:
-        """``(family, layer, tensor)`` rows of the weights as :data:`~.reduce.Row` tuples."""
+        """``(family, layer, tensor)`` rows as :data:`~.blocks.Row` tuples."""
         layers = self.layers
         return [r if len(r) == 5 else (*r, layers[r[1]].kind, layers[r[1]].conv) for r in rows]
 
@@ -247,28 +203,9 @@ class Tracker(Callback):
         self._weights_done = True
         rows = rec.take()
         if self.weights:
-            lrs = self._sgd_lrs() if self._measure_update else {}
-            for i, layer in enumerate(self.layers):
-                w = layer.linear.weight
-                rows.append(("w", i, w))
-                if w.grad is not None:
-                    rows.append(("gw", i, w.grad))
-                if not self._measure_update:
-                    continue
-                if id(w) in lrs and w.grad is not None:
-                    self._update[i] = ("gw", lrs[id(w)], w.grad._version)
-                elif copy:
-                    self._snap.append((i, w.detach().clone()))
+            rows += self._weight_rows.before(self.layers, self._optimizer, self._measure_update,
+                                             copy)
         self._reducer.add(self._rows(rows))
-
-    def _sgd_lrs(self) -> dict[int, float]:
-        """``id(param) -> lr`` for parameters updated by plain SGD (update = -lr * grad)."""
-        opt = self._optimizer
-        if type(opt) is not torch.optim.SGD:
-            return {}
-        return {id(p): float(g["lr"]) for g in opt.param_groups for p in g["params"]
-                if g.get("momentum", 0) == 0 and g.get("weight_decay", 0) == 0
-                and not g.get("maximize", False)}
 
     def step(self, loss: Tensor | float | None = None, step: int | None = None) -> None:
         """Close the step (after ``optimizer.step()``): one host sync; the floats are kept.
@@ -289,22 +226,9 @@ class Tracker(Callback):
         if rec.recording:
             if not self._weights_done:
                 self._measure(copy=False)
-            rows = rec.take()  # gradients that arrived after before_step()
-            meta = []
-            for i, layer in enumerate(self.layers):
-                w = layer.linear.weight
-                if i in self._update:
-                    _, lr, version = self._update[i]
-                    if w.grad is not None and w.grad._version != version:  # clipped after
-                        rows.append(("u", i, w.grad))
-                        meta.append((i, "u", lr))
-                    else:
-                        meta.append((i, "gw", lr))
-            for i, snap in self._snap:
-                rows.append(("u", i, snap.sub_(self.layers[i].linear.weight.detach())))
-                meta.append((i, "u", 1.0))
-            self._reducer.add(self._rows(rows))
-            self._close(number, loss, Meta(tuple(meta), frozenset(rec.stale)))
+            update, meta = self._weight_rows.after(self.layers)
+            self._reducer.add(self._rows(rec.take() + update))  # late gradients, the update
+            self._close(number, loss, Meta(meta, frozenset(rec.stale)))
         self.steps_done = number
         self._reset_step()
 
@@ -372,14 +296,7 @@ class Tracker(Callback):
                 listener([dict(r) for r in records])
 
     def _keep_histograms(self, number: int, values: list[float], plan) -> None:
-        from .reduce import unpack
-
-        for h in unpack(values, plan)[2]:
-            n, lo, hi = len(h["counts"]), h["lo"], h["hi"]
-            lo, hi = (lo - 1, hi + 1) if lo == hi else (lo, hi)  # as torch.histc does
-            self.histograms.append({"step": number, "layer": h["layer"] + 1, "kind": h["kind"],
-                                    "counts": h["counts"],
-                                    "edges": [lo + (hi - lo) * b / n for b in range(n + 1)]})
+        self.histograms += histogram_records(number, values, plan)
         if self._log.keep is not None and self.histograms:
             kept = {r["step"] for r in self._log.records()}
             self.histograms = [h for h in self.histograms if h["step"] in kept]
@@ -441,10 +358,3 @@ class Tracker(Callback):
                 self.remove()
                 self._auto = False
 
-
-def _refuse_meta(model: nn.Module) -> None:
-    if any(p.is_meta for p in model.parameters()):
-        raise ValueError("the model's parameters are on the meta device (shapes without data), "
-                         "so there is nothing to measure: materialize it first, e.g. "
-                         "model.to_empty(device='cpu') and then initialize its parameters "
-                         "(reset_parameters() of each layer), or build it on a real device")

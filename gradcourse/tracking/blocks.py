@@ -127,6 +127,7 @@ class Block:
         R, n = len(layout.rows), layout.n
         self.layout, self.step = layout, -1
         self.shifted, self.grown, self.held = True, False, None  # first step: exact two-pass
+        self.new = True  # its first step's rows are checked to decide raw or shifted
         self.acc = torch.zeros(5, R, dtype=torch.float64, device=device)
         self.acc[0].fill_(n)
         self.N, self.S, self.Q, self.C = self.acc[0], self.acc[1], self.acc[2], self.acc[4]

@@ -25,6 +25,12 @@ from .records import Plan
 __all__ = ["Reducer"]
 
 
+def _cancelling(sums: Tensor) -> Tensor:
+    """How many raw columns (shift 0) of ``sums`` ``(5, C)`` cancel (:data:`~.blocks.CANCEL`)."""
+    n, s, q, c = sums[0], sums[1], sums[2], sums[4]
+    return ((q > blocks.CANCEL * (q - s * s / n)) & (c == 0)).sum()
+
+
 class Reducer:
     """Batched reductions of the captured rows; state for the open step only.
 
@@ -89,13 +95,16 @@ class Reducer:
                                 part))
         return program
 
-    def _exact(self, values: list[float]) -> None:
+    def _exact(self, values: list[float], cancelled: bool) -> None:
         """Recompute, in place in ``values``, the rows of raw blocks whose sums cancelled;
-        those whose tensor is gone or changed go to :attr:`unmeasured`."""
+        those whose tensor is gone or changed go to :attr:`unmeasured`. Only blocks on
+        their first step, or all of them if ``cancelled`` somewhere, are looked at."""
         C, c0, redo = sum(len(b.layout.rows) for b in self._used), 0, []
         self.unmeasured = []
         for block in self._used:
-            for r in block.check(values, C, c0):
+            rows = block.check(values, C, c0) if cancelled or block.new else []
+            block.new = False
+            for r in rows:
                 t, version = block.held[r] if block.held is not None else (None, None)
                 if t is None or t._version != version:
                     self.unmeasured.append(block.layout.rows[r])
@@ -159,10 +168,12 @@ class Reducer:
         parts = [sums.reshape(-1)] + [(p > 0).sum(1).to(device) for p in peaks]
         parts += [t.reshape(-1).to(device) for _, _, h, mm in self._hists for t in (h, *mm)]
         parts += [t.to(device=device, dtype=torch.float64) for t in extras]
+        if self._used:
+            parts.append(_cancelling(sums).reshape(1))  # one number: checked by the host
         values = torch.cat(parts).tolist()
-        cut = len(values) - sum(t.numel() for t in extras)
-        values, tail = values[:cut], values[cut:]
-        self._exact(values)
+        cut = len(values) - sum(t.numel() for t in extras) - bool(self._used)
+        values, tail, flags = values[:cut], values[cut:cut + len(extras)], values[cut + len(extras):]
+        self._exact(values, bool(flags and flags[0]))
         plan_key = (tuple(id(b) for b in self._used), tuple(peak_keys),
                     tuple((i, what, h.numel()) for i, what, h, _ in self._hists))
         plan = self._plans.get(plan_key)

@@ -71,6 +71,8 @@ class Recorder:
         self.output: Tensor | None = None
         self.output_grad: Tensor | None = None
         self.awaiting: dict[nn.Module, list[int]] = {}  # checkpointed: dL/dz in recompute
+        self.grad_hooks: dict[tuple[int, int], _Grad] = {}
+        self.need_ids = True
         self.called: set[nn.Module] | None = None
         self.new_step()
 
@@ -110,6 +112,10 @@ class Recorder:
             if not self.direct[i]:
                 _put(self.lin_calls, layer.linear, layer.calls[0], i)
             _put(self.act_calls, layer.act, layer.calls[1], i)
+        # a layer input is checked unless it is a tracked activation's output: with only
+        # layer 1 hooked on its Linear (a plain MLP) that input is the model's
+        self.need_ids = any(i > 0 for calls in self.lin_calls.values() for i in calls
+                            if i is not None)
         for module in self.lin_calls:
             add(module.register_forward_hook(Hook(self._on_weight, module)))
         for module in self.act_calls:
@@ -234,7 +240,8 @@ class Recorder:
             else:
                 self._grad(i, args[0], module)
         self.capture("a", i, out)
-        self.act_ids.add(id(out))
+        if self.need_ids:
+            self.act_ids.add(id(out))
 
     def _undirect(self, i: int) -> None:
         self.stale.add(("g", i))
@@ -251,14 +258,18 @@ class Recorder:
     def _grad(self, i: int, z: Any, module: nn.Module) -> None:
         node = getattr(z, "grad_fn", None)
         if node is not None:
-            node.register_prehook(_Grad(self, i, z.output_nr))
+            nr = z.output_nr
+            hook = self.grad_hooks.get((i, nr))  # stateless: one per layer serves every pass
+            if hook is None:
+                hook = self.grad_hooks[(i, nr)] = _Grad(self, i, nr)
+            node.register_prehook(hook)
         elif isinstance(z, Tensor) and not torch.is_grad_enabled():
             self.awaiting.setdefault(module, []).append(i)  # checkpoint(use_reentrant=True)
 
     # -- captures ------------------------------------------------------------------------------
     def capture(self, family: str, i: int, t: Tensor) -> None:
         """Keep ``t`` (by reference, or by copy where it was seen to change in place)."""
-        if self.probe or (family, i) in self.copy:
+        if self.probe or (self.copy and (family, i) in self.copy):
             self.captures.append((family, i, t.detach().clone(), t if self.probe else None,
                                   t._version))
         else:

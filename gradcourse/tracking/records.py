@@ -14,12 +14,15 @@ recent steps.
 
 from __future__ import annotations
 
+import functools
 import math
 from array import array
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from ..activations import SATURATION
 from .layers import TrackedLayer
@@ -45,6 +48,18 @@ class Plan:
     columns: tuple[tuple[str, int], ...]
     peaks: tuple[tuple[tuple[int, ...], int], ...]  # (layers, units)
     hists: tuple[tuple[int, str, int], ...]  # (layer, "activation"/"gradient", bins)
+
+    @property
+    def units(self) -> dict[int, int]:
+        """``{layer: units}`` of the ReLU-family layers."""
+        return {i: u for layers, u in self.peaks for i in layers}
+
+    @functools.cached_property
+    def unit_columns(self) -> tuple[tuple[int, int], ...]:
+        """``(column, layer)`` of the activation columns of ReLU-family layers."""
+        units = self.units
+        return tuple((col, i) for col, (family, i) in enumerate(self.columns)
+                     if family == "a" and i in units)
 
 
 
@@ -201,6 +216,8 @@ def unpack(values: list[float], plan: Plan) -> tuple[dict, dict, list[dict[str, 
     """``{(family, layer): [(n, S, Q, c, sat), ...]}`` (one entry per block that held the
     row), ``{layer: (active units, units)}`` and the histograms (``layer``, ``kind``,
     ``counts``, ``lo``, ``hi``) from one step's values."""
+    if isinstance(values, np.ndarray):
+        values = values.tolist()  # Python floats: NaN/Inf arithmetic without warnings
     parts: dict[tuple[str, int], list] = {}
     C = len(plan.columns)
     for col, key in enumerate(plan.columns):
@@ -214,7 +231,8 @@ def unpack(values: list[float], plan: Plan) -> tuple[dict, dict, list[dict[str, 
         pos += len(layers)
     hists = []
     for i, what, bins in plan.hists:
-        counts, (lo, hi) = values[pos:pos + bins], values[pos + bins:pos + bins + 2]
+        counts = [float(v) for v in values[pos:pos + bins]]
+        lo, hi = float(values[pos + bins]), float(values[pos + bins + 1])
         hists.append({"layer": i, "kind": what, "counts": counts, "lo": lo, "hi": hi})
         pos += bins + 2
     return parts, active, hists
@@ -222,11 +240,10 @@ def unpack(values: list[float], plan: Plan) -> tuple[dict, dict, list[dict[str, 
 
 def examples(values: list[float], plan: Plan) -> int | None:
     """Examples per unit behind ``dead_frac`` (the least over ReLU-family layers)."""
-    units = {i: u for layers, u in plan.peaks for i in layers}
     n: dict[int, float] = {}
-    for col, (family, i) in enumerate(plan.columns):
-        if family == "a" and i in units:
-            n[i] = n.get(i, 0.0) + values[col]
+    for col, i in plan.unit_columns:
+        n[i] = n.get(i, 0.0) + values[col]
+    units = plan.units
     return min(int(v) // units[i] for i, v in n.items()) if n else None
 
 
@@ -257,17 +274,17 @@ class StepLog:
         self._sizes: deque[int] = deque()
         self._last: tuple | None = None
 
-    def add(self, number: int, layers: list[TrackedLayer], values: list[float], plan: Plan,
+    def add(self, number: int, layers: list[TrackedLayer], values: np.ndarray, plan: Plan,
             meta: Meta) -> None:
         last = self._last
         if last is not None:  # share what did not change (the usual case)
-            plan = last[0] if plan == last[0] else plan
-            meta = last[1] if meta == last[1] else meta
-            layers = last[2] if layers == last[2] else list(layers)
+            plan = last[0] if plan is last[0] or plan == last[0] else plan
+            meta = last[1] if meta is last[1] or meta == last[1] else meta
+            layers = last[2] if layers is last[2] or layers == last[2] else list(layers)
         else:
             layers = list(layers)
         self._last = (plan, meta, layers)
-        self._pending.append((number, layers, array("d", values), plan, meta))
+        self._pending.append((number, layers, array("d", values.tobytes()), plan, meta))
         self.steps += 1
         self._trim()
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -23,12 +24,6 @@ from .blocks import Block, Row, exact_row, flat, make_layout, row_order
 from .records import Plan
 
 __all__ = ["Reducer"]
-
-
-def _cancelling(sums: Tensor) -> Tensor:
-    """How many raw columns (shift 0) of ``sums`` ``(5, C)`` cancel (:data:`~.blocks.CANCEL`)."""
-    n, s, q, c = sums[0], sums[1], sums[2], sums[4]
-    return ((q > blocks.CANCEL * (q - s * s / n)) & (c == 0)).sum()
 
 
 class Reducer:
@@ -95,12 +90,18 @@ class Reducer:
                                 part))
         return program
 
-    def _exact(self, values: list[float], cancelled: bool) -> None:
+    def _exact(self, values: np.ndarray, C: int) -> None:
         """Recompute, in place in ``values``, the rows of raw blocks whose sums cancelled;
         those whose tensor is gone or changed go to :attr:`unmeasured`. Only blocks on
-        their first step, or all of them if ``cancelled`` somewhere, are looked at."""
-        C, c0, redo = sum(len(b.layout.rows) for b in self._used), 0, []
+        their first step, or all of them if a raw column cancels, are looked at."""
+        c0, redo = 0, []
         self.unmeasured = []
+        n, s, q, c = values[0:C], values[C:2 * C], values[2 * C:3 * C], values[4 * C:5 * C]
+        if np.isfinite(s).all() and np.isfinite(q).all() and np.abs(s).max(initial=0) < 1e150:
+            cancelled = bool(((q > blocks.CANCEL * (q - s * s / n)) & (c == 0)).any())
+        else:  # NaN/Inf (or sums near float64's range): compare column by column
+            with np.errstate(all="ignore"):
+                cancelled = bool(((q > blocks.CANCEL * (q - s * s / n)) & (c == 0)).any())
         for block in self._used:
             rows = block.check(values, C, c0) if cancelled or block.new else []
             block.new = False
@@ -149,8 +150,8 @@ class Reducer:
 
     @torch.no_grad()
     def close(self, pool: Callable[[Tensor, list[Tensor]], tuple[Tensor, list[Tensor]]],
-              extra: Tensor | None = None) -> tuple[list[float], Plan, list[float]]:
-        """The open step's values as floats (the one host sync) and how to read them.
+              extra: Tensor | None = None) -> tuple[np.ndarray, Plan, list[float]]:
+        """The open step's values, float64 on the host (the one sync), and how to read them.
 
         ``pool(sums, peaks)`` gets the float64 sums ``(5, C)`` (see :class:`Plan`) and the
         per-unit maxima, and returns them pooled (identity in one process). ``extra``
@@ -159,7 +160,7 @@ class Reducer:
         extras = [] if extra is None else [extra.detach().reshape(-1)]
         if self.empty:
             self.start()
-            return [], Plan((), (), ()), [float(v) for t in extras for v in t.tolist()]
+            return np.zeros(0), Plan((), (), ()), [float(v) for t in extras for v in t.tolist()]
         device = self._used[0].acc.device if self._used else self._hists[0][2].device
         sums = (torch.cat([b.acc.to(device) for b in self._used], dim=1) if self._used
                 else torch.zeros(5, 0, dtype=torch.float64, device=device))  # (5, C)
@@ -168,12 +169,10 @@ class Reducer:
         parts = [sums.reshape(-1)] + [(p > 0).sum(1).to(device) for p in peaks]
         parts += [t.reshape(-1).to(device) for _, _, h, mm in self._hists for t in (h, *mm)]
         parts += [t.to(device=device, dtype=torch.float64) for t in extras]
-        if self._used:
-            parts.append(_cancelling(sums).reshape(1))  # one number: checked by the host
-        values = torch.cat(parts).tolist()
-        cut = len(values) - sum(t.numel() for t in extras) - bool(self._used)
-        values, tail, flags = values[:cut], values[cut:cut + len(extras)], values[cut + len(extras):]
-        self._exact(values, bool(flags and flags[0]))
+        host = torch.cat(parts).cpu().numpy() if len(parts) > 1 else sums.reshape(-1).cpu().numpy()
+        cut = host.size - sum(t.numel() for t in extras)
+        values, tail = host[:cut].copy(), host[cut:].tolist()
+        self._exact(values, sums.shape[1])
         plan_key = (tuple(id(b) for b in self._used), tuple(peak_keys),
                     tuple((i, what, h.numel()) for i, what, h, _ in self._hists))
         plan = self._plans.get(plan_key)

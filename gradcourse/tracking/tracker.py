@@ -12,6 +12,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -283,7 +284,7 @@ class Tracker(Callback):
         if self.bins:
             self._keep_histograms(number, values, plan)
         loss_bad = loss_value is not None and not math.isfinite(float(loss_value))
-        if self.nonfinite is None and (loss_bad or not math.isfinite(sum(values))):
+        if self.nonfinite is None and (loss_bad or not np.isfinite(values).all()):
             vals = layer_values(values, plan, meta, layers)
             head = next((n for n, r in reversed(self.untracked.items())
                          if r == "no activation after it"), "")

@@ -389,3 +389,43 @@ def test_sums_that_start_to_cancel_are_recomputed_or_said():
                         continue
                     assert rec[key] == pytest.approx(value, rel=1e-10, abs=1e-15), (step, key)
     assert tr.history[3 * 2 + 1]["act_std"] < 1e-4
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_tensors_longer_than_a_block_are_reduced_in_parts(activation):
+    """A weight of 512 x 512 and activations of 300 x 512 exceed one block (CHUNK): they
+    are reduced in parts through a cache-sized buffer; the numbers stay exact."""
+    from gradcourse.tracking.blocks import CHUNK
+
+    X, y = _batch(300, 32, 5)
+    model = gc.MLP(32, 5, depth=2, width=512, activation=activation, init="xavier_normal",
+                   seed=0)
+    assert 300 * 512 > CHUNK and 512 * 512 > CHUNK
+    zs, acts = [], []
+
+    def keep(module, args, out):
+        out.retain_grad()
+        zs.append(out)
+
+    handles = [h.linear.register_forward_hook(keep) for h in model.hidden]
+    handles += [h.act.register_forward_hook(lambda m, a, o: acts.append(o.detach().double()))
+                for h in model.hidden]
+    with Tracker(model) as tr:
+        for _ in range(2):  # the second step sums raw
+            zs.clear()
+            acts.clear()
+            model.zero_grad()
+            _one_step(model, tr, X, y)
+    for h in handles:
+        h.remove()
+    for rec, z, a, h in zip(tr.summary(), zs, acts, model.hidden, strict=True):
+        w, gw = h.linear.weight.detach().double(), h.linear.weight.grad.double()
+        assert rec["act_std"] == pytest.approx(a.std().item(), rel=1e-10)
+        assert rec["act_mean"] == pytest.approx(a.mean().item(), rel=1e-10)
+        assert rec["grad_std"] == pytest.approx(z.grad.double().std().item(), rel=1e-10)
+        assert rec["weight_grad_norm"] == pytest.approx(gw.norm().item(), rel=1e-10)
+        assert rec["grad_data_ratio"] == pytest.approx((gw.std() / w.std()).item(), rel=1e-10)
+        if activation == "tanh":
+            assert rec["saturated_frac"] == pytest.approx((a.abs() > 0.97).double().mean().item())
+        else:
+            assert rec["dead_frac"] == pytest.approx((a.amax(0) <= 0).double().mean().item())

@@ -57,7 +57,8 @@ code does not see hooks added later.
 Cost: the hooks only keep references (:mod:`~gradcourse.tracking.hooks`); at the step
 boundary every statistic of every layer is reduced in a few batched kernels, in float64
 where it sums (:mod:`~gradcourse.tracking.reduce`), and one ``tolist()`` (the only host
-sync) reads them back. ``python tests/bench_tracker.py`` measures the price against a
+sync, but for the rare step whose raw sums cancelled and are recomputed) reads them
+back. ``python tests/bench_tracker.py`` measures the price against a
 plain step and against hooks that do nothing; ``every=k`` steps between recorded ones
 capture nothing. Memory: the hooks hold, until the step closes, one reference per
 tracked layer to its activation, its input if that is not the previous tracked
@@ -92,6 +93,17 @@ or pass ``optimizer=opt`` and the tracker hooks ``opt.step()`` itself (then do n
 ``before_step``/``step``). For a live view, append a callable to
 :attr:`Tracker.listeners`: it gets each recorded step's records as the step closes.
 :meth:`Tracker.pool` is where statistics of several processes would be pooled.
+
+The package reads top-down, data flowing one way: :mod:`~gradcourse.tracking.tracker`
+(the public class; it holds the parts below and inherits none),
+:mod:`~gradcourse.tracking.lifecycle` (attaching, refusals, the finalizer),
+:mod:`~gradcourse.tracking.layers` (what a layer and a unit are, the pairing),
+:mod:`~gradcourse.tracking.hooks` (capture only) with
+:mod:`~gradcourse.tracking.plumbing` (hooks safe to copy, pickle and compile),
+:mod:`~gradcourse.tracking.weights` (weight, gradient and update rows),
+:mod:`~gradcourse.tracking.reduce` and :mod:`~gradcourse.tracking.blocks` (the batched
+kernels), :mod:`~gradcourse.tracking.records` (each statistic defined once, the step log)
+and :mod:`~gradcourse.tracking.nonfinite` (where a NaN/Inf came from).
 """
 
 from __future__ import annotations

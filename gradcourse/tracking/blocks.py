@@ -36,8 +36,8 @@ from torch import Tensor
 from .layers import unit_view
 from .records import ON_OFF, ZONES
 
-__all__ = ["CANCEL", "CHUNK", "ORDER", "Block", "Layout", "Row", "exact_row", "flat", "make_layout",
-           "row_order"]
+__all__ = ["CANCEL", "CHUNK", "ORDER", "Block", "Layout", "Row", "SplitBlock", "exact_row", "flat",
+           "make_layout", "row_order", "split"]
 
 #: Elements per batched float64 block (1 MiB of scratch): small enough to stay in cache
 #: between its passes, large enough that small layers share one kernel launch (measured
@@ -123,8 +123,10 @@ class Block:
     """
 
     def __init__(self, layout: Layout, dtype: torch.dtype, device: torch.device,
-                 shapes: list[tuple[int, ...]], scratch: Callable[..., Tensor]) -> None:
+                 shapes: list[tuple[int, ...]], scratch: Callable[..., Tensor],
+                 rows: int | None = None) -> None:
         R, n = len(layout.rows), layout.n
+        held = R if rows is None else rows  # rows of the float64 buffer
         self.layout, self.step = layout, -1
         self.shifted, self.grown, self.held = True, False, None  # first step: exact two-pass
         self.new = True  # its first step's rows are checked to decide raw or shifted
@@ -133,15 +135,15 @@ class Block:
         self.N, self.S, self.Q, self.C = self.acc[0], self.acc[1], self.acc[2], self.acc[4]
         self.C_col = self.C.unsqueeze(1)
         self.q = torch.empty(R, dtype=torch.float64, device=device)
-        self.d = scratch((R, n), torch.float64, device)
+        self.d = scratch((held, n), torch.float64, device)
         self.dst = [row.view(shape) for row, shape in zip(self.d.unbind(), shapes, strict=True)]
 
         def cast(v: float) -> float:  # a threshold as the tensors' dtype holds it
             return torch.tensor(v, dtype=dtype).item()
 
         self.sat = [(r0, r1, cast(centre), cast(half),
-                     scratch((r1 - r0, n), torch.float64, device, "sat"), self.acc[3, r0:r1])
-                    for r0, r1, centre, half in layout.sat]
+                     scratch((min(r1 - r0, held), n), torch.float64, device, "sat"),
+                     self.acc[3, r0:r1]) for r0, r1, centre, half in layout.sat]
         self.peaks = [(r0, r1, (r1 - r0, *view), tuple(i for _, i in layout.rows[r0:r1]),
                        view[1]) for r0, r1, view in layout.peaks]
 
@@ -201,6 +203,58 @@ class Block:
             self.shifted = True
             return bad
         return []
+
+
+class SplitBlock(Block):
+    """One tensor longer than :data:`CHUNK`, reduced as ``k`` sub-rows through one
+    sub-row's float64 buffer, so that the passes over each stay in cache (a third faster
+    than one pass over the whole at 10**6 elements). Its columns are parts of one row."""
+
+    def __init__(self, layout: Layout, dtype: torch.dtype, device: torch.device, k: int,
+                 scratch: Callable[..., Tensor]) -> None:
+        super().__init__(layout, dtype, device, [(layout.n,)], scratch, rows=1)
+        self.k = k
+        self.cols = [tuple(self.acc[r, s:s + 1] for r in (1, 2, 3, 4)) for s in range(k)]
+        self.zone = self.sat[0][2:5] if self.sat else None  # (centre, half, tmp)
+
+    def run(self, tensors: list[Tensor], reducer: Any) -> None:
+        first = self.step != reducer._step
+        if first:
+            self.step = reducer._step
+            reducer._used.append(self)
+        src, d, q, m = tensors[0].reshape(self.k, -1), self.d, self.q[:1], self.layout.n
+        for s, (S, Q, sat, C) in enumerate(self.cols):
+            d.copy_(src[s:s + 1])
+            if self.zone is not None:
+                centre, half, tmp = self.zone
+                v = torch.sub(d, centre, out=tmp) if centre else d
+                torch.ops.aten.hardshrink.out(v, half, out=tmp)
+                count = tmp.abs_().ceil_().sum(1)
+                sat.copy_(count) if first else sat.add_(count)
+            torch.sum(d, 1, out=S) if first else S.add_(d.sum(1))
+            if self.shifted:
+                if first:
+                    torch.div(S, m, out=C)
+                d.sub_(C)
+            torch.linalg.vector_norm(d, dim=1, out=q)
+            torch.mul(q, q, out=Q) if first else Q.addcmul_(q, q)
+        if first:
+            if self.grown:
+                self.N.fill_(m)
+                self.grown = False
+            self.held = ([(src[s], tensors[0]._version) for s in range(self.k)]
+                         if not self.shifted else None)
+        else:
+            self.N.add_(m)
+            self.grown, self.held = True, None
+
+
+def split(n: int) -> int:
+    """Sub-rows for a row of ``n`` elements: 1, or the least ``k <= 64`` dividing ``n`` with
+    ``n / k <= CHUNK``."""
+    if n <= CHUNK:
+        return 1
+    return next((k for k in range(-(-n // CHUNK), 65) if n % k == 0), 1)
 
 
 def exact_row(t: Tensor) -> Tensor:

@@ -57,7 +57,8 @@ class Recorder:
         self.root, self.sink, self.compiled = root, sink, compiled
         self.layers: list[TrackedLayer] = layers or []
         self.discovered = layers is not None
-        self.names = {**candidates(root)[0], **candidates(root)[1]} if layers is None else {}
+        self.names = {k: v for part in candidates(root) for k, v in part.items()} \
+            if layers is None else {}
         self.pairing: Pairing | None = None
         self.handles: list[Any] = []
         self.layer_handles: list[Any] = []

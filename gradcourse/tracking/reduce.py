@@ -20,8 +20,8 @@ import torch
 from torch import Tensor
 
 from . import blocks
-from .blocks import Block, Row, exact_row, flat, make_layout, row_order
-from .records import Plan
+from .blocks import Block, Row, SplitBlock, exact_row, flat, make_layout, row_order
+from .records import ON_OFF, Plan
 
 __all__ = ["Reducer"]
 
@@ -81,6 +81,18 @@ class Reducer:
         program = []
         for (n, dtype, device), idx in groups.items():
             idx.sort(key=lambda j: row_order(rows[j]))
+            parts = blocks.split(n)
+            if parts > 1:  # long rows, one at a time through a cache-sized buffer
+                for j in idx:
+                    f, _, t, kind, _ = rows[j]
+                    if f == "a" and kind in ON_OFF:  # its units span the sub-rows: whole
+                        lay = make_layout([rows[j]], n)
+                        block = Block(lay, dtype, device, [tuple(t.shape)], self._buffer)
+                    else:
+                        lay = make_layout([rows[j]] * parts, n // parts)
+                        block = SplitBlock(lay, dtype, device, parts, self._buffer)
+                    program.append((block, [j]))
+                continue
             k = max(1, blocks.CHUNK // n)
             for start in range(0, len(idx), k):
                 part = idx[start:start + k]

@@ -48,6 +48,12 @@ class Tracker(Callback):
             MLP) until :attr:`history` is read, and then as one dict per layer (about 1 kB
             each).
 
+    What other code can rely on: a statistic that was not measured is ``None`` in the
+    records (never 0, never a stale value); :attr:`untracked` says which modules with
+    parameters no statistic covers; :attr:`examples` gives the examples per unit behind
+    ``dead_frac``; :meth:`pool` is where several processes' sums would be pooled, and
+    :attr:`listeners` are called with each recorded step's records.
+
     Attributes:
         layers: The tracked layers, in depth order (a registration-order guess until the
             first recorded pass of a model that does not describe its own layers).

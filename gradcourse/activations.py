@@ -18,7 +18,7 @@ from torch import Tensor, nn
 from ._registry import canonical, lookup
 
 __all__ = ["KINDS", "SATURATION", "available", "derivative", "gain", "gaussian_mean", "get",
-           "kind", "second_moment"]
+           "is_activation", "kind", "register_kind", "second_moment"]
 
 _MODULES: dict[str, Callable[..., nn.Module]] = {
     "identity": nn.Identity,
@@ -31,8 +31,9 @@ _MODULES: dict[str, Callable[..., nn.Module]] = {
     "selu": nn.SELU,
 }
 
-#: Activation class -> kind, for every torch module the Tracker recognises (a superset of
-#: :func:`available`). ``"tanh"``/``"sigmoid"`` are bounded (saturation is measured);
+#: Activation class -> kind, for every module the Tracker recognises (a superset of
+#: :func:`available`; subclasses inherit their base's kind, and :func:`register_kind` adds
+#: your own). ``"tanh"``/``"sigmoid"`` are bounded (saturation is measured);
 #: ``"relu"`` has a zero gradient when inactive (a unit can die); ``"relu_like"`` is
 #: inactive but not dead on the negative side; ``"other"``: neither.
 KINDS: dict[type[nn.Module], str] = {
@@ -51,11 +52,60 @@ KINDS: dict[type[nn.Module], str] = {
 SATURATION = 0.97
 
 
+_KIND_NAMES = ("tanh", "sigmoid", "relu", "relu_like", "other")
+
+
+def _registered(cls: type) -> str | None:
+    """The kind of ``cls`` or of its nearest registered base class (``MyReLU(nn.ReLU)``)."""
+    for base in cls.__mro__:
+        if base in KINDS:
+            return KINDS[base]
+    return None
+
+
+def is_activation(module: nn.Module) -> bool:
+    """Whether the Tracker pairs ``module`` as an activation (its class or a base is in
+    :data:`KINDS`)."""
+    return _registered(type(module)) is not None
+
+
 def kind(module: nn.Module) -> str:
     """``"tanh"``, ``"sigmoid"``, ``"relu"``, ``"relu_like"``, ``"identity"`` or ``"other"``."""
     if isinstance(module, nn.Identity):
         return "identity"
-    return KINDS.get(type(module), "other")
+    return _registered(type(module)) or "other"
+
+
+def register_kind(cls: type[nn.Module], kind: str) -> None:
+    """Make the Tracker pair modules of class ``cls`` (and its subclasses) as activations.
+
+    For an activation module torch does not ship, e.g. Hugging Face's ``NewGELU``.
+
+    Args:
+        cls: An ``nn.Module`` subclass.
+        kind: ``"tanh"`` or ``"sigmoid"`` (bounded: saturation is measured there, with the
+            thresholds of :data:`SATURATION`, so only for functions with those tails),
+            ``"relu"`` (zero gradient when off: ``dead_frac``), ``"relu_like"`` (off on the
+            negative side but not dead: ``dead_frac`` is measured, no "dead" verdict) or
+            ``"other"``.
+
+    Raises:
+        TypeError: If ``cls`` is not an ``nn.Module`` subclass.
+        ValueError: If ``kind`` is not one of the names above.
+
+    Example:
+        >>> class NewGELU(nn.Module):
+        ...     def forward(self, x):
+        ...         return 0.5 * x * (1 + torch.tanh(0.7978845608 * (x + 0.044715 * x**3)))
+        >>> register_kind(NewGELU, "relu_like")
+        >>> kind(NewGELU())
+        'relu_like'
+    """
+    if not isinstance(cls, type) or not issubclass(cls, nn.Module):
+        raise TypeError(f"register_kind needs an nn.Module subclass, got {cls!r}")
+    if kind not in _KIND_NAMES:
+        raise ValueError(f"kind must be one of {', '.join(map(repr, _KIND_NAMES))}, got {kind!r}")
+    KINDS[cls] = kind
 
 
 # torch.nn.SELU's fixed constants (Klambauer et al. 2017).

@@ -29,8 +29,8 @@ import torch
 from torch import Tensor, nn
 
 from . import activations
-from ._layers import WEIGHT_LAYERS
 from ._registry import canonical, lookup
+from .tracking.layers import WEIGHT_LAYERS
 
 __all__ = [
     "available",

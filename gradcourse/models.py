@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from . import activations, initializers
-from ._layers import TrackedLayer
+from .tracking.layers import TrackedLayer
 
 __all__ = ["MLP", "HiddenLayer"]
 

@@ -281,7 +281,9 @@ def test_case12_one_clipping_semantics_and_the_sgd_shortcut(monkeypatch):
     monkeypatch.setattr(nn.utils, "clip_grads_with_norm_", refuse)
     tr = Tracker(model)
     gc.train(model, data, steps=2, lr=0.1, callbacks=[tr], progress=False)
-    assert all(c.u_is_gw for _, _, counts in tr._log.pending for c in counts)
+    metas = [entry[-1] for entry in tr._log._pending]  # the update is lr * the gradient
+    assert len(metas) == 2 and all(meta.update == ((0, "gw", 0.1), (1, "gw", 0.1), (2, "gw", 0.1))
+                                   for meta in metas)
 
 
 def test_case3_train_measures_a_huge_finite_gradient_norm():

@@ -225,3 +225,193 @@ def test_histograms_on_demand():
         assert len(h["counts"]) == 20 and len(h["edges"]) == 21
         assert sum(h["counts"]) == (64 * 24)
 
+
+
+def _float64_reference(model, X, y):
+    """Per hidden layer of a gc.MLP: the statistics recomputed in float64 from the tensors."""
+    zs, acts = [], []
+
+    def keep(module, args, out):
+        out.retain_grad()
+        zs.append(out)
+
+    handles = [h.linear.register_forward_hook(keep) for h in model.hidden]
+    handles += [h.act.register_forward_hook(lambda m, a, o: acts.append(o.detach().double()))
+                for h in model.hidden]
+    loss = nn.functional.cross_entropy(model(X), y)
+    loss.backward()
+    for h in handles:
+        h.remove()
+    out = []
+    for z, a, h in zip(zs, acts, model.hidden, strict=True):
+        w, gw = h.linear.weight.detach().double(), h.linear.weight.grad.double()
+        rec = {"act_mean": a.mean().item(), "act_std": a.std().item(),
+               "grad_std": z.grad.double().std().item(), "weight_grad_norm": gw.norm().item(),
+               "grad_data_ratio": (gw.std() / w.std()).item()}
+        if model.activation == "sigmoid":
+            rec["saturated_frac"] = ((a - 0.5).abs() > 0.485).double().mean().item()
+        elif model.activation == "tanh":
+            rec["saturated_frac"] = (a.abs() > 0.97).double().mean().item()
+        else:
+            rec["dead_frac"] = (a.amax(0) <= 0).double().mean().item()
+        out.append(rec)
+    return loss, out
+
+
+def test_three_steps_against_a_float64_reference():
+    """Every statistic of every step, as float64 recomputed from the tensors, to 1e-10. Layer
+    2 is a sigmoid with std ~3e-5 around 0.99, where sum(x**2) - sum(x)**2/n would lose 9
+    of float64's 16 digits: the shifted sums keep them."""
+    X, y = _batch()
+    model = gc.MLP(32, 5, depth=3, width=24, activation="sigmoid", init="xavier_normal", seed=0)
+    with torch.no_grad():
+        model.layer(2).linear.weight.mul_(0.01)
+        model.layer(2).linear.bias.fill_(5.0)
+    opt = torch.optim.SGD(model.parameters(), lr=0.5, momentum=0.9)  # update: weight copies
+    with Tracker(model) as tr:
+        for step in range(1, 4):
+            opt.zero_grad()
+            loss, expected = _float64_reference(model, X, y)
+            tr.before_step()
+            before = [h.linear.weight.detach().double().clone() for h in model.hidden]
+            opt.step()
+            tr.step(loss)
+            records = tr.summary()
+            assert [r["step"] for r in records] == [step] * 3
+            for rec, exp, w0, h in zip(records, expected, before, model.hidden, strict=True):
+                for key, value in exp.items():
+                    assert rec[key] == pytest.approx(value, rel=1e-10, abs=1e-15), (step, key)
+                update = (h.linear.weight.detach().double() - w0).std() / w0.std()
+                assert rec["update_ratio"] == pytest.approx(update.item(), rel=1e-6)
+    assert 1e-5 < tr.history[1]["act_std"] < 1e-4 and tr.history[1]["act_mean"] > 0.99
+
+
+def test_captured_bytes_every_and_gradient_accumulation():
+    """The hooks hold one reference per layer to its activation and dL/dz (and the first
+    layer's input): 4 bytes each for float32; nothing on the steps ``every`` skips; one
+    pass's worth under gradient accumulation."""
+    X, y = _batch(64, 32, 5)
+    model = gc.MLP(32, 5, depth=3, width=24, seed=0)
+    per_pass = (64 * 32 + 3 * 2 * 64 * 24) * 4  # x of layer 1, then a and dL/dz per layer
+    tr = Tracker(model, every=2)
+    with tr:
+        for step in range(4):
+            nn.functional.cross_entropy(model(X), y).backward()
+            assert bool(tr._recorder.captures) == (step % 2 == 0)  # every=2 captures nothing
+            tr.step()
+            if step % 2 == 0:
+                assert tr.captured_bytes == per_pass
+    with Tracker(model) as tr:
+        for xb, yb in zip(X.chunk(4), y.chunk(4), strict=True):  # 4 micro-batches of 16
+            nn.functional.cross_entropy(model(xb), yb).backward()
+        tr.step()
+    assert tr.passes == 4 and tr.captured_bytes == per_pass // 4
+
+
+def _steps_memory(keep, steps, traced=1000):
+    """The tracker after ``steps`` steps and the bytes per step its last ``traced`` added."""
+    model = gc.MLP(4, 2, depth=2, width=4, seed=0)
+    X, y = torch.randn(8, 4), torch.randint(0, 2, (8,))
+    tr = Tracker(model, keep=keep, update_ratio=False)
+    with tr:
+        for step in range(steps):
+            if step == steps - 2 * traced:  # trace from here, measure from the next mark:
+                tracemalloc.start()  # what was allocated before tracing is not counted
+            if step == steps - traced:  # when it is freed
+                pygc.collect()
+                start = tracemalloc.get_traced_memory()[0]
+            nn.functional.cross_entropy(model(X), y).backward()
+            tr.step()
+            if keep and step % 1000 == 999:  # reading builds the records (dicts)
+                assert len(tr.history) == 2 * min(step + 1, keep)
+        pygc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - start
+        tracemalloc.stop()
+    return tr, grown / traced
+
+
+def test_keep_caps_the_history_of_5000_steps():
+    tr, per_step = _steps_memory(keep=100, steps=5000)
+    assert [r["step"] for r in tr.history][::2] == list(range(4901, 5001))
+    assert per_step < 20, per_step  # once the cap is reached: no growth, up to the garbage
+    # of the last graphs still waiting for the collector (a few kB either way)
+    _, unbounded = _steps_memory(keep=None, steps=1000, traced=400)
+    assert 200 < unbounded < 1000, unbounded  # unread: 9 rows x 5 floats + a few objects
+
+
+def test_listeners_get_each_recorded_step_and_pool_is_the_plug_in_point():
+    class AllRanksFire(Tracker):  # as if another process saw every unit fire
+        def pool(self, sums, peaks):
+            assert sums.dtype == torch.float64 and sums.shape[0] == 5
+            return sums, [torch.ones_like(p) for p in peaks]
+
+    data = gc.digits()
+    model = gc.MLP(64, 10, depth=2, width=32, seed=0)
+    with torch.no_grad():
+        model.layer(1).linear.bias[:16] = -100.0  # 16 of 32 units dead
+    seen = []
+    tr = Tracker(model, every=2)
+    tr.listeners.append(seen.append)
+    gc.train(model, data, steps=4, callbacks=[tr], progress=False)
+    assert [[r["step"] for r in records] for records in seen] == [[1, 1], [3, 3]]
+    assert seen[-1] == tr.summary() and tr.summary()[0]["dead_frac"] == pytest.approx(0.5)
+    pooled = AllRanksFire(model)
+    gc.train(model, data, steps=1, callbacks=[pooled], progress=False)
+    assert pooled.summary()[0]["dead_frac"] == 0.0
+    assert {("a", 0), ("g", 0), ("w", 0), ("gw", 0)} <= set(pooled.plan_columns)
+
+
+def test_sums_that_start_to_cancel_are_recomputed_or_said():
+    """After a well-conditioned first step the float64 sums are taken raw; a layer whose
+    activations become nearly constant later is recomputed exactly from its tensors, and a
+    weight made constant (changed by the optimizer before the step closed) is None, said."""
+    X, y = _batch()
+    model = gc.MLP(32, 5, depth=3, width=24, activation="sigmoid", init="xavier_normal", seed=0)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    lin = model.layer(2).linear
+    with Tracker(model) as tr:
+        for step in range(1, 5):
+            if step == 3:
+                with torch.no_grad():
+                    lin.weight.mul_(0.001)
+                    lin.bias.fill_(5.0)  # sigmoid ~0.993 +- 1e-5: the raw sums would cancel
+            if step == 4:
+                with torch.no_grad():
+                    model.layer(3).linear.weight.fill_(0.0625 + 1e-7)  # nearly constant
+            opt.zero_grad()
+            loss, expected = _float64_reference(model, X, y)
+            tr.before_step()
+            if step == 4:
+                with pytest.warns(UserWarning, match="nearly constant"):
+                    opt.step()
+                    tr.step(loss)
+            else:
+                opt.step()
+                tr.step(loss)
+            for rec, exp in zip(tr.summary(), expected, strict=True):
+                for key, value in exp.items():
+                    if step == 4 and rec["layer"] == 3 and key == "grad_data_ratio":
+                        assert rec[key] is None  # std(W) was not measured exactly: not at all
+                        continue
+                    assert rec[key] == pytest.approx(value, rel=1e-10, abs=1e-15), (step, key)
+    assert tr.history[3 * 2 + 1]["act_std"] < 1e-4
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_tensors_longer_than_a_block_are_reduced_in_parts(activation):
+    """A weight of 512 x 512 and activations of 300 x 512 exceed one block (CHUNK): they
+    are reduced in parts through a cache-sized buffer; the numbers stay exact."""
+    from gradcourse.tracking.blocks import CHUNK
+
+    X, y = _batch(300, 32, 5)
+    model = gc.MLP(32, 5, depth=2, width=512, activation=activation, init="xavier_normal",
+                   seed=0)
+    assert 300 * 512 > CHUNK and 512 * 512 > CHUNK
+    with Tracker(model) as tr:
+        for _ in range(2):  # the second step sums raw
+            model.zero_grad()
+            loss, expected = _float64_reference(model, X, y)
+            tr.step(loss)
+            for rec, exp in zip(tr.summary(), expected, strict=True):
+                for key, value in exp.items():
+                    assert rec[key] == pytest.approx(value, rel=1e-10, abs=1e-15), key

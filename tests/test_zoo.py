@@ -7,12 +7,17 @@ output in call order; the k-th activation call belongs to the k-th expected laye
 
 from __future__ import annotations
 
+import copy
+import math
+import warnings
+
 import pytest
 import torch
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 import gradcourse as gc
-from gradcourse.activations import KINDS, SATURATION
+from gradcourse.activations import SATURATION, is_activation, kind
 from gradcourse.tracking import Tracker
 
 
@@ -56,8 +61,85 @@ class SharedReLU(nn.Module):
         return self.fc3(self.relu(self.fc2(self.relu(self.fc1(x)))))
 
 
+class MyReLU(nn.ReLU):
+    """A subclass, as people write to add a print or a name."""
+
+
+class RNNHead(nn.Module):
+    """An LSTM whose last output goes through Linear -> Tanh -> head: only that is tracked."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(8, 16, batch_first=True)
+        self.fc, self.act, self.head = nn.Linear(16, 16), nn.Tanh(), nn.Linear(16, 4)
+
+    def forward(self, x):
+        out, _ = self.lstm(x)
+        return self.head(self.act(self.fc(out[:, -1])))
+
+
+class Checkpointed(nn.Module):
+    """Linear -> Sigmoid blocks under ``checkpoint(use_reentrant=True)`` (``use=False``: plain)."""
+
+    def __init__(self, use=True):
+        super().__init__()
+        self.blocks = nn.ModuleList(nn.Sequential(nn.Linear(16, 16), nn.Sigmoid())
+                                    for _ in range(3))
+        self.head, self.use = nn.Linear(16, 4), use
+
+    def forward(self, x):
+        for block in self.blocks:
+            x = checkpoint(block, x, use_reentrant=True) if self.use else block(x)
+        return self.head(x)
+
+
+class Downsample(nn.Module):
+    """torchvision's BasicBlock with its stride-2 downsample branch and in-place ReLU."""
+
+    def __init__(self, cin=4, cout=8):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride=2, padding=1, bias=False)
+        self.bn1, self.relu = nn.BatchNorm2d(cout), nn.ReLU(inplace=True)
+        self.conv2, self.bn2 = nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout)
+        self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride=2, bias=False),
+                                        nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        out = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
+        out += self.downsample(x)
+        return self.relu(out)
+
+
+class TokenMLP(nn.Module):
+    """(B, T) token ids or (B, T, C) inputs -> Linear -> activation -> Linear, pooled over T."""
+
+    def __init__(self, act, embed=False):
+        super().__init__()
+        self.emb = nn.Embedding(20, 16) if embed else None
+        self.fc, self.act, self.proj = nn.Linear(16, 32), act, nn.Linear(32, 16)
+        self.head = nn.Linear(16, 4)
+
+    def forward(self, x):
+        h = self.emb(x) if self.emb is not None else x  # (B, T, C)
+        return self.head((h + self.proj(self.act(self.fc(h)))).mean(1))
+
+
+def _twin(model, **changes):
+    """A copy of ``model`` with attributes of its submodules changed (``inplace``, ``use``)."""
+    twin = copy.deepcopy(model)
+    for module in twin.modules():
+        for attr, value in changes.items():
+            if hasattr(module, attr) and not isinstance(getattr(module, attr), nn.Module):
+                setattr(module, attr, value)
+    return twin
+
+
 def _zoo(name):
-    """``(model, X, y, expected Linear/Conv per layer, passes, tolerance)``."""
+    """``(model, X, y, expected Linear/Conv per layer, passes, tolerance[, twin])``.
+
+    A twin is an eager, copy-free version of the model with the same weights, on which
+    the hand-written hooks run (an in-place ReLU or a compiled graph hides dL/dz from them).
+    """
     torch.manual_seed(0)
     X, y = torch.randn(32, 16), torch.randint(0, 4, (32,))
     if name == "sequential_norms":
@@ -96,11 +178,44 @@ def _zoo(name):
         m = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 32), nn.Sigmoid(),
                           nn.Linear(32, 4))
         return m, X, y, [m[0], m[2]], 2, 1e-5
+    if name == "compiled":
+        torch._dynamo.reset()
+        m = nn.Sequential(nn.Linear(16, 32), nn.Tanh(), nn.Linear(32, 32), nn.ReLU(),
+                          nn.Linear(32, 4))
+        twin = _twin(m)
+        return m, X, y, [m[0], m[2]], 1, 1e-6, (torch.compile(m, backend="aot_eager"), twin)
+    if name == "inplace_relu":
+        m = nn.Sequential(nn.Linear(16, 32), nn.ReLU(inplace=True), nn.Linear(32, 32),
+                          nn.ReLU(inplace=True), nn.Linear(32, 4))
+        return m, X, y, [m[0], m[2]], 1, 1e-6, (m, _twin(m, inplace=False))
+    if name == "lstm":
+        m = RNNHead()
+        return m, torch.randn(8, 12, 8), y[:8], [m.fc], 1, 1e-5
+    if name == "checkpoint_reentrant":
+        m = Checkpointed()
+        return (m, X.requires_grad_(), y, list(b[0] for b in m.blocks), 1, 1e-9,
+                (m, _twin(m, use=False)))
+    if name == "resnet_downsample":
+        m = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(inplace=True), Downsample(),
+                          nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 4))
+        return (m, torch.randn(8, 1, 8, 8), y[:8], [m[0], m[2].conv1, m[2].conv2], 1, 1e-5,
+                (m, _twin(m, inplace=False)))
+    if name == "btc_gelu":
+        m = TokenMLP(nn.GELU())
+        return m, torch.randn(8, 5, 16), y[:8], [m.fc], 1, 1e-5
+    if name == "embedding":
+        m = TokenMLP(nn.ReLU(), embed=True)
+        return m, torch.randint(0, 20, (8, 5)), y[:8], [m.fc], 1, 1e-5
+    if name == "relu_subclass":
+        m = nn.Sequential(nn.Linear(16, 32), MyReLU(), nn.Linear(32, 32), MyReLU(),
+                          nn.Linear(32, 4))
+        return m, X, y, [m[0], m[2]], 1, 1e-5
     raise KeyError(name)
 
 
 ZOO = ["sequential_norms", "cnn", "residual", "transformer", "tied", "shared_activation",
-       "float64", "bfloat16", "micro_batches"]
+       "float64", "bfloat16", "micro_batches", "compiled", "inplace_relu", "lstm",
+       "checkpoint_reentrant", "resnet_downsample", "btc_gelu", "embedding", "relu_subclass"]
 
 
 def _expected(zs, acts, expected, kinds):
@@ -119,18 +234,18 @@ def _expected(zs, acts, expected, kinds):
             rec["saturated_frac"] = (a.abs() > SATURATION).double().mean().item()
         if kinds[k] == "sigmoid":
             rec["saturated_frac"] = ((a - 0.5).abs() > SATURATION / 2).double().mean().item()
-        if kinds[k] in ("relu", "relu_like"):
-            peak = torch.stack([t.reshape(t.shape[0], -1).amax(0) for t in a_calls]).amax(0)
+        if kinds[k] in ("relu", "relu_like"):  # a unit is a channel: dim 1 of a conv, else last
+            ch = 1 if isinstance(lin, nn.modules.conv._ConvNd) else -1
+            peak = torch.stack([t.movedim(ch, 0).reshape(t.shape[ch], -1).amax(1)
+                                for t in a_calls]).amax(0)
             rec["dead_frac"] = (peak <= 0).double().mean().item()
         assert z.numel() == a.numel()
         out.append(rec)
     return out
 
 
-@pytest.mark.parametrize("name", ZOO)
-def test_zoo_matches_hand_written_hooks(name):
-    model, X, y, expected, passes, rel = _zoo(name)
-    model.train()
+def _reference(model, X, y, expected, passes, track=None):
+    """Hand-written hooks over ``passes`` micro-batches (``track``: a Tracker run alongside)."""
     zs: dict[nn.Module, list] = {lin: [] for lin in expected}
     acts: list[torch.Tensor] = []
     kinds: list[str] = []
@@ -141,23 +256,45 @@ def test_zoo_matches_hand_written_hooks(name):
 
     def keep_a(module, args, out):
         acts.append(out.detach())
-        kinds.append(KINDS[type(module)])
+        kinds.append(kind(module))
 
     handles = [lin.register_forward_hook(keep_z) for lin in set(expected)]
-    handles += [m.register_forward_hook(keep_a) for m in model.modules() if type(m) in KINDS]
-    with Tracker(model) as tr:
+    handles += [m.register_forward_hook(keep_a) for m in model.modules() if is_activation(m)]
+    with track or Tracker(model, update_ratio=False) as tr:
         for xb, yb in zip(X.chunk(passes), y.chunk(passes), strict=True):
             nn.functional.cross_entropy(model(xb), yb).backward()
         tr.step()
     for h in handles:
         h.remove()
+    return _expected(zs, acts, expected, kinds[: len(expected)]), tr
+
+
+@pytest.mark.parametrize("name", ZOO)
+def test_zoo_matches_hand_written_hooks(name):
+    model, X, y, expected, passes, rel, *twin = _zoo(name)
+    model.train()
+    if twin:  # the tracker on the model as given, the hand-written hooks on its eager twin
+        tracked, eager = twin[0]
+        twin_expected = [dict(eager.named_modules())[n] for n in
+                         [dict((m, k) for k, m in model.named_modules())[lin] for lin in expected]]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # dynamo's own warnings
+            with Tracker(tracked) as tr:
+                for xb, yb in zip(X.chunk(passes), y.chunk(passes), strict=True):
+                    nn.functional.cross_entropy(tracked(xb), yb).backward()
+        reference, _ = _reference(eager, X.detach().requires_grad_(X.requires_grad), y,
+                                  twin_expected, passes)
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # the LSTM is said untracked
+            reference, tr = _reference(model, X, y, expected, passes, Tracker(model))
     assert [layer.linear for layer in tr.layers] == expected
     records = tr.summary()
     assert tr.nonfinite is None
-    for rec, exp in zip(records, _expected(zs, acts, expected, kinds[: len(expected)]),
-                        strict=True):
+    for rec, exp in zip(records, reference, strict=True):
         for key, value in exp.items():
             assert rec[key] == pytest.approx(value, rel=rel, abs=1e-12), (name, rec["layer"], key)
+            assert not (isinstance(value, float) and math.isnan(value))
 
 
 def test_functional_activations_are_refused_by_name():

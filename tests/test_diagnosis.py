@@ -248,14 +248,21 @@ def _checkpointed_sigmoid(reentrant, needs_grad=False):
 
 
 @pytest.mark.filterwarnings("ignore:None of the inputs have requires_grad")
-@pytest.mark.parametrize("needs_grad", [False, True])
-def test_reentrant_checkpoint_is_not_measured_not_healthy(batch, needs_grad):
-    report = gc.diagnose(_checkpointed_sigmoid(True, needs_grad), *batch, lang="en")
+def test_reentrant_checkpoint_without_gradient_is_not_measured_not_healthy(batch):
+    # no input of the reentrant checkpoints requires grad: backward never reaches its blocks
+    report = gc.diagnose(_checkpointed_sigmoid(True), *batch, lang="en")
     assert [r["grad_std"] for r in report.records] == [None] * 8
-    assert not report.healthy, str(report)  # main: "Healthy: no threshold was crossed"
+    assert not report.healthy, str(report)  # was: "Healthy: no threshold was crossed"
     assert report.verdicts[0].kind == "unmeasured" and "use_reentrant=False" in report.verdicts[0].remedy
+
+
+def test_reentrant_checkpoint_is_followed_into_its_recomputation(batch):
+    # the input requires grad: the Tracker measures the blocks in their recomputation
+    report = gc.diagnose(_checkpointed_sigmoid(True, needs_grad=True), *batch, lang="en")
     control = gc.diagnose(_checkpointed_sigmoid(False), *batch, lang="en")
-    assert control.kinds() == ["vanishing"]
+    assert control.kinds() == ["vanishing"] and report.kinds() == ["vanishing"]
+    for r, c in zip(report.records, control.records, strict=True):
+        assert r["grad_std"] == pytest.approx(c["grad_std"], rel=1e-5)
 
 
 class _LSTMNet(torch.nn.Module):
@@ -296,8 +303,8 @@ def test_a_small_batch_is_not_judged_for_dead_units(batch):
 def test_the_report_says_what_it_covers_in_both_languages(batch):
     model = gc.MLP(64, 10, depth=3, width=32, seed=0)
     es, en = gc.diagnose(model, *batch), gc.diagnose(model, *batch, lang="en")
-    assert es.healthy and "Cubre las capas 1–3 (hidden.0, hidden.1, hidden.2)." in str(es)
-    assert "Covers layers 1–3 (hidden.0, hidden.1, hidden.2)." in str(en)
+    assert es.healthy and "Cubre las capas 1–3 (hidden.0, hidden.1, hidden.2); sin seguir: head." in str(es)
+    assert "Covers layers 1–3 (hidden.0, hidden.1, hidden.2); not tracked: head." in str(en)
     assert "Cubre las capas 1–3" in es._repr_html_()
     deep = gc.diagnose(gc.MLP(64, 10, depth=8, width=16, seed=0), *batch, lang="en")
     assert "(hidden.0, hidden.1, hidden.2, …, hidden.6, hidden.7)" in deep.covers()
@@ -308,7 +315,7 @@ def test_the_trackers_untracked_modules_are_listed(batch):
     with Tracker(model) as tr:
         torch.nn.functional.cross_entropy(model(batch[0]), batch[1]).backward()
         tr.step()
-    tr.untracked = {"head": "output layer: no activation follows"}  # the Tracker's interface
+    assert tr.untracked == {"head": "no activation after it"}
     report = diagnosis.Report.from_tracker(tr, lang="en")
     assert report.healthy and report.untracked == tr.untracked
     assert report.covers() == "Covers layers 1–2 (hidden.0, hidden.1); not tracked: head."

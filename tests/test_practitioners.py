@@ -168,7 +168,10 @@ def test_case4_a_conv_unit_is_a_channel():
     assert (a.amax(dim=(0, 2, 3)) > 0).all()  # every filter fires somewhere
     assert tr.summary()[0]["dead_frac"] == 0.0
     assert tr.examples == 16 * 12 * 12
-    assert gc.diagnose(model, X, y, lang="en").healthy
+    report = gc.diagnose(model, X, y, lang="en")
+    # one tracked layer: only the first-to-last gradient ratio is left unjudged
+    assert report.kinds() == ["unmeasured"], str(report)
+    assert report.verdicts[0].measure == "grad_std[1] / grad_std[L]"
 
 
 def test_case4_a_sequence_unit_is_a_channel_and_examples_count_positions():
@@ -182,7 +185,8 @@ def test_case4_a_sequence_unit_is_a_channel_and_examples_count_positions():
     assert tr.summary()[0]["dead_frac"] == pytest.approx(4 / 16)
     assert tr.examples == 4 * 5
     report = gc.diagnosis.Report.from_tracker(tr, lang="en")
-    assert report.kinds() == []  # 25 % dead is below the threshold, and it was judged
+    # 25 % dead is below the threshold, and it was judged (one layer: no ratio to judge)
+    assert [v.measure for v in report.verdicts] == ["grad_std[1] / grad_std[L]"]
     with torch.no_grad():
         lin.bias[:12] = -50.0
     report = gc.diagnosis.Report.from_tracker(_tracked(model, X, y), lang="en")

@@ -80,6 +80,9 @@ ax.set(yscale="log", ylabel="std de ∂L/∂z",
        title=f"Red sigmoide de {DEPTH} capas, al empezar")
 plots.layer_axis(ax)
 ax.legend()
+fig.set_label(f"Escala logarítmica: desviación típica del gradiente en cada una de las {DEPTH} capas de una red "
+              "sigmoide al empezar (mediana y rango de 5 semillas): sin conexiones residuales cae más de quince "
+              "órdenes de magnitud hacia la capa 1; con ellas varía menos de un factor 10.")
 fig.tight_layout()
 
 # %%
@@ -95,6 +98,8 @@ for label, r in runs.items():
 ax.axhline(0.1, color="0.5", ls=":", label="azar")
 ax.set(ylim=(0, 1), xlabel="paso de SGD", ylabel="exactitud en prueba")
 ax.legend()
+fig.set_label("Exactitud en el conjunto de prueba cada 10 pasos, con la línea del azar: sin conexiones "
+              "residuales se queda en el azar; con ellas supera el 70 % con todas las semillas.")
 plots.spanish_axes(fig)
 fig.tight_layout()
 

@@ -4,7 +4,8 @@
 // (docs/_ext/lean_pages.py); wraps Sphinx's own Search.htmlToText.
 document.addEventListener("DOMContentLoaded", function () {
   "use strict";
-  if (!window.Search || !Search.htmlToText) return;
+  // searchtools.js declares `const Search`: a global binding, not a property of window
+  if (typeof Search === "undefined" || !Search.htmlToText) return;
   const CHROME = [".bd-header-article", "#jb-print-docs-body", ".onlyprint", ".prev-next-area",
     ".bd-sidebar-secondary", "footer", "button", ".sphx-glr-download-link-note", ".sphx-glr-footer",
     "details.hide > summary", ".d-print-none"];

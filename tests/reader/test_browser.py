@@ -460,8 +460,7 @@ def test_no_line_cut_at_laptop_width(site, laptop_sweep):
 
 # --- Search and screenshots ----------------------------------------------------------------------
 
-@pytest.mark.slow
-def test_search_finds_relu_and_screenshots(site, server, browser):
+def test_search_finds_relu(site, server, browser):
     page = browser.new_page(viewport=LAPTOP)
     page.goto(f"{server}/index.html")
     page.keyboard.press("Control+k")  # the theme's search shortcut opens the search field
@@ -476,6 +475,32 @@ def test_search_finds_relu_and_screenshots(site, server, browser):
     out.mkdir(exist_ok=True)
     page.screenshot(path=str(out / "search-relu.png"))
     page.close()
+
+
+def test_search_previews_are_the_pages_text_and_fit_a_phone(site, server, browser):
+    """The previews start with the article's words (no theme buttons, printed contents or raw
+    TeX), and the results page is no wider than a phone."""
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    page = _open(context, f"{server}/search.html?q=gradiente")
+    page.wait_for_function("document.querySelectorAll('#search-results li p.context').length > 3",
+                           timeout=60_000)
+    page.wait_for_timeout(500)
+    previews = page.locator("#search-results li p.context").all_inner_texts()
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    context.close()
+    chrome = ["Saltar al contenido", "Contenido de esta página", "Descargar", "Ctrl+K", "Mostrar el código",
+              "Modo de color", "Ve al final", "Enlace a esta"]
+    bad = [p[:90] for p in previews if any(c in p for c in chrome) or re.search(r"\\[(\[]|\\frac|\\operatorname", p)]
+    print(f"{len(previews)} previews; {len(bad)} with theme labels or TeX; page {width} px wide at 390")
+    assert not bad, "previews with the theme's labels or raw TeX:\n" + "\n".join(bad)
+    assert width <= PHONE["width"], f"the results page is {width} px wide on a 390-px phone"
+
+
+@pytest.mark.slow
+def test_screenshots(site, server, browser):
+    """Light and dark screenshots at both widths beside the build (docs/_build/screenshots)."""
+    out = site.parent / "screenshots"
+    out.mkdir(exist_ok=True)
     for rel in SCREENSHOTS:
         if not (site / rel).exists():
             pytest.fail(f"page for a screenshot is missing: {rel}")
@@ -494,4 +519,4 @@ def test_search_finds_relu_and_screenshots(site, server, browser):
                 page.screenshot(path=str(out / f"menu-390-{mode}.png"))
                 page.close()
             context.close()
-    print(f"search 'ReLU': {hits} results; screenshots in {out}")
+    print(f"screenshots in {out}")

@@ -11,7 +11,7 @@ from docutils.utils.math import MathError
 from .conftest import REPO
 
 sys.path.insert(0, str(REPO / "docs" / "_ext"))
-import mathml  # noqa: E402
+import mathml
 
 sys.path.pop(0)
 

@@ -213,6 +213,14 @@ def test_navigation_opens_at_phone_width(site, server, browser):
     assert toc.count() > 1 and toc.first.is_visible(), "the contents button did not show the sections"
     page.keyboard.press("Escape")
     page.wait_for_selector("#pst-secondary-sidebar-modal:not([open])", state="attached", timeout=5_000)
+    # a tap on a section goes there and closes the panel (it stayed open over the text)
+    page.locator(".secondary-toggle:visible").first.click()
+    page.wait_for_selector("#pst-secondary-sidebar-modal[open]", timeout=5_000)
+    section = page.locator("#pst-secondary-sidebar-modal nav a").nth(1)
+    target = section.get_attribute("href")
+    section.tap()
+    page.wait_for_selector("#pst-secondary-sidebar-modal:not([open])", state="attached", timeout=5_000)
+    assert page.evaluate("() => location.hash") == target, target
     context.close()
 
 

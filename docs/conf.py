@@ -24,8 +24,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.napoleon",  # Google-style docstrings
-    "sphinx.ext.mathjax",
-    "sphinx-mathjax-offline",  # serves MathJax from the site itself: works offline
+    "mathml",  # docs/_ext/mathml.py: formulas as MathML at build time (no MathJax to load)
     "sphinx_gallery.gen_gallery",
     "sphinx_copybutton",
     "sphinx_design",
@@ -33,7 +32,12 @@ extensions = [
     "sphinxcontrib.bibtex",
     "spanish",  # docs/_ext/spanish.py: interface strings, gallery labels, bibliography
     "explorer",  # docs/_ext/explorer.py: the {explorer} directive, data computed by gradcourse
+    "gallery_pages",  # docs/_ext/gallery_pages.py: figures' alt text, downloads outside "Comprobación"
+    "accessible",  # docs/_ext/accessible.py: bibliography roles, folded cells' names, no stray fragments
+    "lean_pages",  # docs/_ext/lean_pages.py: each page loads only the assets it uses; a small icon font
+    "read_order",  # docs/_ext/read_order.py: executed pages spread over the parallel reads (-j)
 ]
+html_math_renderer = "mathml"
 
 # The gallery writes .ipynb/.py/.zip/.json beside its .rst pages, in section folders;
 # myst-nb must not read those notebooks as pages of their own ("**" spans folders).
@@ -64,8 +68,11 @@ sphinx_gallery_conf = {
     "reference_url": {"gradcourse": None},
     "remove_config_comments": True,
     # Examples run in worker processes, one per core (joblib): each is one-threaded and
-    # independent. (Pages stay serial: sphinx-mathjax-offline is not parallel-read safe.)
+    # independent. Pages are read (and executed) in parallel too: the Makefile's -j auto.
     "parallel": os.cpu_count() or 1,
+    # Each figure's alt text is its label, set by the script: fig.set_label("...").
+    # (A name, not the function: the configuration stays picklable for Sphinx's cache.)
+    "image_scrapers": ("gallery_pages.alt_text_scraper",),
     # Each figure also saved at twice the dpi, offered to high-density screens (srcset).
     "image_srcset": ["2x"],
     # Thumbnails keep a 10:7 frame; custom.css shows them larger than the default
@@ -117,7 +124,8 @@ bibtex_reference_style = "numero_es"
 html_theme = "sphinx_book_theme"
 html_title = "Flujo de gradientes en redes profundas"
 html_static_path = ["_static"]
-html_css_files = ["custom.css", "explorer.css"]
+html_css_files = ["custom.css"]
+html_js_files = ["gc.js"]
 html_favicon = "_static/favicon.png"
 html_search_language = "es"
 # Without it the theme logs a console error on a reader's first visit (empty mode).

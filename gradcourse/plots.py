@@ -3,8 +3,9 @@
 The site's figure style lives here too, so that a colour means the same on every
 page: :data:`COLORS` fixes one colour per meaning (healthy / vanishing /
 exploding), per initialization scheme and per activation, :func:`use_style`
-applies the site's sizes (a 10-pt label stays at least 11 CSS px in the site's
-757-px column) and sharp 2x images, and :func:`spanish_axes` writes the decimal
+applies the site's sizes (text at least 10 pt on a figure at most :data:`FIG_WIDTH`
+wide, so that it shows at 11 CSS px or more on a 390-px phone as well as in the
+laptop's column) and sharp 2x images, and :func:`spanish_axes` writes the decimal
 comma and integer layer ticks.
 
 Nothing here calls ``plt.show()`` or selects a backend; only :func:`use_style`
@@ -31,7 +32,7 @@ from matplotlib.ticker import Formatter, MaxNLocator
 from . import activations
 
 __all__ = [
-    "COLORS", "FIG_WIDTH", "OKABE_ITO", "activation_functions", "band", "color", "grad_profile",
+    "COLORS", "FIG_WIDTH", "MIN_FONT_PT", "OKABE_ITO", "activation_functions", "band", "color", "grad_profile",
     "layer_axis", "layer_histograms", "loss_curves", "number", "number_range", "spanish_axes", "stat_heatmap", "style",
     "theory_vs_measured", "update_ratios", "use_style",
 ]
@@ -43,23 +44,28 @@ COLORS = {
     # what a figure says about the signal
     "healthy": "#009E73", "vanishing": "#0072B2", "exploding": "#D55E00", "dead": "#CC79A7",
     # initialization schemes
-    "he": "#E69F00", "xavier": "#56B4E9", "default": "#CC79A7", "normal": "#7F7F7F",
+    "he": "#E69F00", "xavier": "#56B4E9", "default": "#CC79A7", "normal": "#666666",
     "lecun": "#009E73", "orthogonal": "#0072B2", "zeros": "#000000",
     # activations
     "sigmoid": "#0072B2", "tanh": "#009E73", "relu": "#D55E00", "leaky_relu": "#E69F00",
-    "elu": "#CC79A7", "gelu": "#56B4E9", "selu": "#7F7F7F",
+    "elu": "#CC79A7", "gelu": "#56B4E9", "selu": "#666666",
 }
 _ALIASES = {"he_normal": "he", "he_uniform": "he", "kaiming_normal": "he", "kaiming_uniform": "he",
             "xavier_normal": "xavier", "xavier_uniform": "xavier", "glorot_normal": "xavier",
             "glorot_uniform": "xavier", "glorot_standard": "default", "pytorch": "default",
             "lecun_normal": "lecun", "constant": "zeros"}
-#: Width in inches of a figure that fills the site's column: 10-pt text shows at
-#: 10/72 * 757 / FIG_WIDTH = 15 CSS px. Up to 9.5 in it stays >= 11 px.
-FIG_WIDTH = 7.0
+#: Width in inches of a full-width figure. On a 390-px phone the column is 358 CSS px
+#: (350 inside the dark mode's frame), so 10-pt text shows at 10/72 * 350 / FIG_WIDTH
+#: = 11.0 CSS px; on a laptop the figure keeps its own 440 px (100 dpi), 13,9 px text.
+#: A wider figure, or text under 10 pt, is too small to read on a phone.
+FIG_WIDTH = 4.4
+#: The smallest font size, in points, any text of a figure may have (legends included).
+MIN_FONT_PT = 10
 _STYLE = {"figure.facecolor": "white", "axes.facecolor": "white", "savefig.facecolor": "white",
           "axes.prop_cycle": plt.cycler(color=OKABE_ITO), "axes.grid": True,
-          "grid.alpha": 0.3, "font.size": 10, "legend.fontsize": 9, "figure.dpi": 100,
-          "savefig.dpi": 100, "figure.figsize": (FIG_WIDTH, 3.6), "axes.titlesize": 11,
+          "grid.alpha": 0.3, "font.size": 10, "legend.fontsize": 10, "figure.dpi": 100,
+          "savefig.dpi": 100, "figure.figsize": (FIG_WIDTH, 3.0), "axes.titlesize": 11,
+          "xtick.labelsize": 10, "ytick.labelsize": 10, "legend.title_fontsize": 10,
           "axes.formatter.use_mathtext": True}
 _L = {
     "es": {"x": "x", "f": "f(x)", "df": "f'(x)", "sat": "saturación", "off": "inactiva",
@@ -297,21 +303,20 @@ def activation_functions(names: Sequence[str] = ("sigmoid", "tanh", "relu"),
     t = _labels(lang)
     x = torch.linspace(-xlim, xlim, 601, dtype=torch.float64)
     with plt.rc_context(_STYLE):
-        fig, axes = plt.subplots(1, len(names), figsize=(min(3.2 * len(names), 9.5), 2.8),
-                                 squeeze=False)
-        for ax, name in zip(axes[0], names, strict=True):
+        fig, axes = _panels(len(names))
+        for ax, name in zip(axes, names, strict=True):
             with torch.no_grad():
                 ax.plot(x, activations.get(name)(x), label=t["f"])
             ax.plot(x, activations.derivative(name, x), "--", label=t["df"])
             if name in _SAT_X:
                 for lo, hi in ((-xlim, -_SAT_X[name]), (_SAT_X[name], xlim)):
                     ax.axvspan(lo, hi, color=OKABE_ITO[3], alpha=0.12, lw=0)
-                ax.text(0.97 * xlim, 0.05, t["sat"], ha="right", fontsize=8, color=OKABE_ITO[3])
+                ax.text(0.97 * xlim, 0.05, t["sat"], ha="right", color=OKABE_ITO[3])
             elif name == "relu":
                 ax.axvspan(-xlim, 0, color=OKABE_ITO[3], alpha=0.12, lw=0)
-                ax.text(-0.97 * xlim, 0.5, t["off"], fontsize=8, color=OKABE_ITO[3])
+                ax.text(-0.97 * xlim, 0.5, t["off"], color=OKABE_ITO[3])
             ax.set(title=name, xlabel=t["x"], xlim=(-xlim, xlim))
-            ax.legend(loc="upper left", fontsize=8)
+            ax.legend(loc="upper left")
         spanish_axes(fig)
         fig.tight_layout()
     return fig
@@ -334,7 +339,7 @@ def layer_histograms(histograms: Sequence[Mapping[str, Any]], kind: str = "activ
     step = rows[-1]["step"] if step is None else step
     rows = sorted((h for h in rows if h["step"] == step), key=lambda h: h["layer"])
     with plt.rc_context(_STYLE):
-        fig, ax = plt.subplots(figsize=(5.5, 3.2))
+        fig, ax = plt.subplots(figsize=(FIG_WIDTH, 3.2))
         for h, color in zip(rows, _layer_colors(len(rows)), strict=True):
             edges, counts = np.asarray(h["edges"]), np.asarray(h["counts"], dtype=float)
             width = np.diff(edges)
@@ -343,7 +348,7 @@ def layer_histograms(histograms: Sequence[Mapping[str, Any]], kind: str = "activ
                     label=f"{t['layer']} {h['layer']}")
         ax.set(xlabel=t["act"] if kind == "activation" else t["grad"], ylabel=t["density"],
                title=f"{t['step']} {step}")
-        ax.legend(fontsize=8)
+        ax.legend(ncol=2 if len(rows) > 4 else 1)
         spanish_axes(fig)
         fig.tight_layout()
     return fig
@@ -365,6 +370,18 @@ def _auto_color(name: str) -> str | None:
         return None
 
 
+def _panels(n: int, **kwargs: Any) -> tuple[Figure, list[Axes]]:
+    """``n`` axes, two per row at most, in a figure :data:`FIG_WIDTH` wide (so that its
+    text stays readable on a phone); a spare cell of the last row is hidden."""
+    cols, rows = min(n, 2), math.ceil(n / 2)
+    fig, grid = plt.subplots(rows, cols, figsize=(FIG_WIDTH * (0.7 if n == 1 else 1.0), 2.6 * rows),
+                             squeeze=False, **kwargs)
+    axes = list(grid.flat)
+    for spare in axes[n:]:
+        spare.set_visible(False)
+    return fig, axes[:n]
+
+
 def _new_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
     if ax is not None:
         return ax.figure, ax
@@ -384,7 +401,7 @@ def grad_profile(configs: Mapping[str, Any], stat: str = "grad_std", lang: str =
     """
     t = _labels(lang)
     with plt.rc_context(_STYLE):
-        fig, ax = _new_axes(ax, (FIG_WIDTH * 0.8, 3.4))
+        fig, ax = _new_axes(ax, (FIG_WIDTH, 3.0))
         for name, values in configs.items():
             ys = _per_layer(values, stat)
             band(ax, range(1, ys.shape[-1] + 1), ys, label=name, color=_auto_color(name), marker="o")
@@ -415,7 +432,7 @@ def stat_heatmap(history: Sequence[Mapping[str, Any]], stat: str = "grad_std",
         with np.errstate(divide="ignore", invalid="ignore"):
             grid = np.log10(np.where(grid > 0, grid, np.nan))
     with plt.rc_context(_STYLE):
-        fig, ax = plt.subplots(figsize=(6.0, 3.2))
+        fig, ax = plt.subplots(figsize=(FIG_WIDTH, 3.0))
         image = ax.imshow(grid, aspect="auto", origin="lower", cmap="cividis",
                           extent=(steps[0] - 0.5, steps[-1] + 0.5, 0.5, grid.shape[0] + 0.5))
         fig.colorbar(image, ax=ax, label=f"log10 {stat}" if log else stat)
@@ -434,12 +451,12 @@ def update_ratios(history: Sequence[Mapping[str, Any]], lang: str = "es") -> Fig
     t = _labels(lang)
     steps, grid = _pivot(history, "update_ratio")
     with plt.rc_context(_STYLE):
-        fig, ax = plt.subplots(figsize=(5.5, 3.2))
+        fig, ax = plt.subplots(figsize=(FIG_WIDTH, 3.2))
         for k, color in enumerate(_layer_colors(grid.shape[0])):
             ax.plot(steps, grid[k], color=color, label=f"{t['layer']} {k + 1}")
         ax.axhline(1e-3, color="black", ls="--", lw=1, label=t["rule"])
         ax.set(yscale="log", xlabel=t["step"], ylabel=t["ratio"])
-        ax.legend(fontsize=7, ncol=2)
+        ax.legend(ncol=2)
         fig.tight_layout()
     return fig
 
@@ -458,8 +475,7 @@ def loss_curves(histories: Mapping[str, Any], lang: str = "es", ax: Axes | None 
     n = len(histories)
     with plt.rc_context(_STYLE):
         if ax is None:
-            fig, axes = plt.subplots(1, n, figsize=(min(3.2 * n, 9.5), 2.8), sharey=True, squeeze=False)
-            axes = list(axes[0])
+            fig, axes = _panels(n, sharey=True)
         else:
             fig, axes = ax.figure, [ax] * n
         for k, (a, (name, hist)) in enumerate(zip(axes, histories.items(), strict=True)):
@@ -492,7 +508,7 @@ def theory_vs_measured(theory: Sequence[float], measured: Any, stat: str = "grad
     t = _labels(lang)
     ys = _per_layer(measured, stat)
     with plt.rc_context(_STYLE):
-        fig, ax = _new_axes(ax, (FIG_WIDTH * 0.75, 3.4))
+        fig, ax = _new_axes(ax, (FIG_WIDTH, 3.0))
         ax.plot(range(1, len(theory) + 1), theory, "-", color="black", label=t["theory"])
         band(ax, range(1, ys.shape[-1] + 1), ys, label=t["measured"], color=OKABE_ITO[1],
              marker="o", ls="none")

@@ -108,8 +108,8 @@ def test_use_style_sets_the_site_rcparams():
     rc = dict(mpl.rcParams)
     try:
         plots.use_style()
-        assert tuple(mpl.rcParams["figure.figsize"]) == (plots.FIG_WIDTH, 3.6)
-        assert plots.FIG_WIDTH * 72 / 10 <= 757 / 11 * 72 / 10  # 10-pt text >= 11 px in the column
+        assert tuple(mpl.rcParams["figure.figsize"]) == (plots.FIG_WIDTH, 3.0)
+        assert 10 / 72 * 350 / plots.FIG_WIDTH >= 11  # 10-pt text >= 11 px in a 390-px phone's column
     finally:
         mpl.rcParams.update(rc)
 

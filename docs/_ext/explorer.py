@@ -1,8 +1,8 @@
 """Sphinx extension: the ``{explorer}`` directive, an interactive page drawn by Bokeh.
 
-The first page that uses the directive computes the data with gradcourse
-(``explorer_data``) or reads them from the build cache; a site without the page
-computes nothing. The directive embeds them as JSON in the page, with native
+Before the pages are read, if one of them uses the directive, the data are computed
+with gradcourse (``explorer_data``) or read from the build cache; a site without the
+page computes nothing. The directive embeds them as JSON in the page, with native
 HTML controls and Bokeh figures; a small script swaps the figures' data sources when
 a control changes (Bokeh draws). BokehJS is served once from the site's
 ``_static/bokeh/``: nothing is fetched from another host.
@@ -77,7 +77,7 @@ def _figures() -> tuple[str, dict[str, str]]:
         if name in ("act", "grad"):
             theory = ColumnDataSource({"x": [], "y": []}, name=f"src_theory_{name}")
             fig.line(x="x", y="y", source=theory, line_color="black", line_dash="dashed",
-                     line_width=1.5)
+                     line_width=1.5, name=f"theory_{name}")
         if name in ("frac", "acc"):
             fig.y_range.start, fig.y_range.end = 0, 1
             fig.yaxis.formatter = NumeralTickFormatter(format="0%")
@@ -121,6 +121,9 @@ class ExplorerDirective(SphinxDirective):
             f'aria-valuetext="{depths[2]} capas"></label>'
             + _select("arch", "Arquitectura", meta["archs"], "plain")
         )
+        # role="img": each figure is a picture whose name (explorer.js) says what it shows now
+        figures = "".join(f'<div class="gc-figure" id="gc-fig-{n}" role="img" aria-label="{FIGURES[n][0]}">{d}</div>'
+                          for n, d in divs.items())
         payload = json.dumps(data, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
         html = f"""
 <div id="gc-explorer" class="gc-explorer" data-root="{rel}">
@@ -129,7 +132,7 @@ class ExplorerDirective(SphinxDirective):
 <p class="gc-legend"><span class="gc-key gc-key-line"></span> mediana de {len(meta["seeds"])} semillas
 <span class="gc-key gc-key-band"></span> mínimo–máximo <span class="gc-key gc-key-theory"></span> teoría
 (campo medio)</p>
-<div class="gc-figures">{"".join(f'<div class="gc-figure">{d}</div>' for d in divs.values())}</div>
+<div class="gc-figures">{figures}</div>
 </div>
 <script type="application/json" id="gc-explorer-data">{payload}</script>
 <script src="{rel}_static/{_script_name()}"></script>
@@ -144,6 +147,18 @@ def _data(srcdir) -> dict:
     if not _DATA:
         _DATA.update(ed.load_or_compute(Path(srcdir) / "_build" / ".explorer", log=logger.info))
     return _DATA
+
+
+def _precompute(app, env, docnames) -> None:
+    """Compute the data before the pages are read, in the main process with every core.
+
+    Then no page waits on them inside a cell (whose time limit a loaded machine can
+    exceed), parallel readers inherit them, and the page's own code reads the cache."""
+    for docname in docnames:
+        path = Path(env.doc2path(docname))
+        if path.suffix == ".md" and "```{explorer}" in path.read_text(encoding="utf-8"):
+            _data(app.srcdir)
+            return
 
 
 def _fingerprint(app) -> None:
@@ -168,6 +183,12 @@ def _merge(app, env, docnames, other) -> None:
     env.gc_explorer_pages = getattr(env, "gc_explorer_pages", set()) | getattr(other, "gc_explorer_pages", set())
 
 
+def _page_css(app, pagename, templatename, context, doctree) -> None:
+    """The explorer's stylesheet, on the pages that show it only."""
+    if pagename in getattr(app.env, "gc_explorer_pages", ()):
+        app.add_css_file("explorer.css")
+
+
 def _copy_bokeh(app, exception) -> None:
     if exception is None and app.builder.format == "html":
         target = Path(app.outdir) / "_static" / _script_name()
@@ -180,7 +201,9 @@ def setup(app):
     app.add_directive("explorer", ExplorerDirective)
     app.connect("builder-inited", _fingerprint)
     app.connect("env-get-outdated", _outdated)
+    app.connect("env-before-read-docs", _precompute)
     app.connect("doctree-read", _note_page)
     app.connect("env-merge-info", _merge)
+    app.connect("html-page-context", _page_css)
     app.connect("build-finished", _copy_bokeh)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}

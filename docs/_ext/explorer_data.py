@@ -7,12 +7,14 @@ fraction, ``gradcourse.theory``'s prediction and ``gc.diagnose``'s verdict; then
 short training run: loss per step and test-set accuracy. Medians and min–max over
 seeds, rounded to 3 significant digits, are what the page embeds.
 
-The result is cached under ``docs/_build/.explorer`` by a hash of this file, the
-library's sources and the CPU kernels, so a rebuild with no change costs nothing.
+The result is cached under ``docs/_build/.explorer`` by a hash of the code of this
+file and of the library (docstrings and comments left out) and of the CPU kernels,
+so a rebuild with no change, or after a documentation edit, costs nothing.
 """
 
 from __future__ import annotations
 
+import ast
 import functools
 import hashlib
 import json
@@ -103,6 +105,7 @@ class _TestAccuracy:
     def on_after_backward(self, step, model, optimizer) -> None: ...
     def on_exception(self, exc, history) -> None: ...
     def on_train_end(self, history) -> None: ...
+    def on_exception(self, exc, history) -> None: ...
 
     def on_step_end(self, step, loss, model, optimizer) -> None:
         from gradcourse.training import accuracy
@@ -151,20 +154,70 @@ def run_config(activation: str, init: str, depth: int, arch: str, seeds=SEEDS) -
     return out
 
 
+_TEXT_KEYS = ("message", "remedy", "section", "docname")
+
+
+def _shared_texts(runs: dict) -> tuple[dict, list]:
+    """The verdicts' texts once (a few distinct ones over 375 configurations), referenced
+    by index: the page embeds 200 kB less."""
+    texts: list[dict] = []
+    index: dict[tuple, int] = {}
+    out = {}
+    for k, run in runs.items():
+        verdicts = []
+        for v in run["verdicts"]:
+            text = tuple(v[t] for t in _TEXT_KEYS)
+            if text not in index:
+                index[text] = len(texts)
+                texts.append(dict(zip(_TEXT_KEYS, text, strict=True)))
+            verdicts.append({"kind": v["kind"], "layer": v["layer"], "evidence": v["evidence"],
+                             "text": index[text]})
+        out[k] = {**run, "verdicts": verdicts}
+    return out, texts
+
+
+def verdicts(data: dict, k: str) -> list[dict]:
+    """One configuration's verdicts with their texts, as run_config returns them."""
+    return [{**{t: data["verdict_texts"][v["text"]][t] for t in _TEXT_KEYS}, **{
+        n: v[n] for n in ("kind", "layer", "evidence")}} for v in data["runs"][k]["verdicts"]]
+
+
 def _run(args):
     start = time.process_time()
     return key(*args), run_config(*args), time.process_time() - start
 
 
+def _code(path: Path) -> bytes:
+    """A module's code without its docstrings and comments (``ast.dump``, no line
+    numbers): editing the documentation does not change the data, so it must not
+    invalidate them."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree, include_attributes=False).encode()
+
+
+#: Library modules the data do not depend on (never imported by run_config:
+#: tests/reader/test_explorer.py checks it), so that restyling a figure does not
+#: recompute the explorer.
+NOT_USED = ("plots.py",)
+
+
 def fingerprint() -> str:
-    """Hash of what the data depend on: this file, gradcourse's sources, torch and its kernels."""
+    """Hash of what the data depend on: the code (not the docstrings or comments) of this
+    file and of gradcourse's modules, torch's version and its CPU kernels."""
     import torch
 
     import gradcourse
 
-    h = hashlib.sha256(Path(__file__).read_bytes())
+    h = hashlib.sha256(_code(Path(__file__)))
     for f in sorted(Path(gradcourse.__file__).parent.glob("*.py")):
-        h.update(f.read_bytes())
+        if f.name not in NOT_USED:
+            h.update(f.name.encode() + b"\0" + _code(f))
     h.update(torch.__version__.encode())
     h.update(torch.backends.cpu.get_cpu_capability().encode())
     return h.hexdigest()[:16]
@@ -179,18 +232,20 @@ def meta() -> dict:
 
 def compute(processes: int | None = None, log=print) -> dict:
     """All configurations, in ``processes`` worker processes (default: every core)."""
-    todo = configs()
+    # deepest first, one at a time: the long runs start early and no worker waits at the end
+    todo = sorted(configs(), key=lambda c: -c[2])
     processes = processes or os.cpu_count() or 1
     start = time.perf_counter()
     results, cpu = {}, 0.0
     # spawn: a fresh interpreter per worker, safe whatever threads the parent started
     with multiprocessing.get_context("spawn").Pool(processes) as pool:
-        for i, (k, v, seconds) in enumerate(pool.imap_unordered(_run, todo, chunksize=4), 1):
+        for i, (k, v, seconds) in enumerate(pool.imap_unordered(_run, todo), 1):
             results[k], cpu = v, cpu + seconds
             if i % 75 == 0 or i == len(todo):
                 log(f"explorer: {i}/{len(todo)} configurations ({time.perf_counter() - start:.0f} s, "
                     f"{cpu:.0f} s of CPU in {processes} processes)")
-    return {"meta": meta(), "runs": {k: results[k] for k in sorted(results)}}
+    runs, texts = _shared_texts({k: results[k] for k in sorted(results)})
+    return {"meta": meta(), "runs": runs, "verdict_texts": texts}
 
 
 def load_or_compute(cache_dir: Path, log=print) -> dict:

@@ -73,6 +73,9 @@ for a, p in products.items():
 ax.set(yscale="log", xlabel="número de capas N",
        ylabel="producto $a^N$", title="Producto de N factores iguales")
 ax.legend()
+fig.set_label("Escala logarítmica: el producto de N factores iguales frente a N, de 0 a 30: rectas que bajan con "
+              "0,25 y 0,9, horizontal con 1 y que sube con 1,1; tras 30 capas 0,9 deja un 4 % y 1,1 multiplica "
+              "por 17.")
 gc.plots.spanish_axes(fig)
 fig.tight_layout()
 
@@ -144,6 +147,10 @@ ax.set(yscale="log", ylabel="‖∂L/∂W‖ de la capa",
 gc.plots.layer_axis(ax)
 ax.set_xlabel("capa (1 = entrada, 30 = junto a la salida)")
 ax.legend()
+fig.set_label("Escala logarítmica: norma del gradiente de cada una de las 30 capas de una red recién "
+              "inicializada, mediana y rango de 5 semillas. Con sigmoide y Xavier cae más de diez órdenes de "
+              "magnitud hacia la capa 1; con tanh y pesos N(0; 0,3²) crece cientos de veces hacia la capa 1; "
+              "con tanh y Xavier queda dentro de un factor 10 en todas las capas.")
 fig.tight_layout()
 
 # %%

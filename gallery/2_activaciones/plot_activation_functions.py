@@ -38,6 +38,10 @@ for name, label in NAMES.items():
 ax.set(xlabel="x", ylabel="f'(x)", xlim=(-6, 6),
        title="Derivadas de las cinco activaciones")
 ax.legend(loc="upper left")
+fig.set_label("Derivadas de sigmoide, tanh, ReLU, Leaky ReLU y ELU entre −6 y 6: la de la sigmoide no pasa de "
+              "0,25 y la de tanh solo vale 1 en el origen, y ambas caen casi a 0 más allá de |x| = 3; ReLU "
+              "vale 1 a la derecha de 0 y 0 a la izquierda; Leaky ReLU y ELU siguen por encima de 0 a la "
+              "izquierda.")
 plots.spanish_axes(fig)
 fig.tight_layout()
 
@@ -55,6 +59,9 @@ for pair in [("sigmoid", "tanh"), ("relu", "leaky_relu"), ("elu",)]:
     fig = plots.activation_functions(pair)
     for ax, name in zip(fig.axes, pair, strict=True):
         ax.set_title(NAMES[name])
+    fig.set_label(" y ".join(NAMES[n] for n in pair) + ": cada activación (línea continua) y su derivada "
+                  "(discontinua) entre −6 y 6, con la zona plana sombreada: las colas saturadas de la sigmoide "
+                  "y de tanh, donde la derivada es casi 0, y la parte negativa de ReLU, donde es exactamente 0.")
 
 # %%
 # Los números detrás de la figura

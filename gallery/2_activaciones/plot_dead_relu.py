@@ -130,6 +130,9 @@ for act, (name, _) in ACTS.items():
                   color=gc.plots.color(act), marker="o")
 ax.set_ylabel("fracción de unidades inactivas")
 ax.set_title("Unidades inactivas en todo el conjunto tras 50 pasos")
+fig.set_label("Fracción de unidades inactivas tras 50 pasos de Adam frente a la tasa de aprendizaje, de 0,003 a "
+              "0,3 (mediana y rango de 5 semillas): con ReLU crece hasta más de la mitad con 0,3; con Leaky "
+              "ReLU se queda cerca de 0; ELU queda en medio.")
 lr_axis(ax)
 gc.plots.spanish_axes(fig)
 fig.tight_layout()
@@ -141,6 +144,9 @@ for act, (name, _) in ACTS.items():
 ax.axhline(0.1, color="0.5", ls=":", lw=1)
 ax.set_ylabel("exactitud en el conjunto de prueba")
 ax.set_title("Exactitud tras 50 pasos")
+fig.set_label("Exactitud en el conjunto de prueba tras 50 pasos frente a la tasa de aprendizaje (mediana y rango "
+              "de 5 semillas), con la línea del azar en 0,1: ReLU cae al azar con 0,3, Leaky ReLU sigue "
+              "aprendiendo con 0,3 y ELU aguanta 0,03 pero no 0,3.")
 lr_axis(ax)
 gc.plots.spanish_axes(fig)
 fig.tight_layout()
@@ -214,6 +220,9 @@ for ax, act in zip(axes, ("relu", "elu"), strict=True):
     gc.plots.layer_axis(ax)
     ax.legend(loc="upper left")
 axes[0].set_ylabel("unidades inactivas (de 32)")
+fig.set_label("Barras de unidades inactivas (de 32) en las capas 1, 2 y 3 con sesgo inicial −3, al inicializar y "
+              "tras 50 pasos, con ReLU a la izquierda y ELU a la derecha: con ELU casi todas vuelven; con ReLU "
+              "muchas siguen inactivas y en la capa 1 ninguna vuelve.")
 gc.plots.spanish_axes(fig)
 fig.tight_layout()
 

@@ -118,6 +118,10 @@ for d, (ax, depth) in enumerate(zip(axes, DEPTHS, strict=True)):
     ax.grid(False)
 axes[0].set_ylabel("activación")
 fig.colorbar(im, ax=axes, shrink=0.8, label="exactitud (mediana)")
+fig.set_label("Dos tablas de color, con 3 y con 12 capas ocultas: exactitud mediana (y rango de 5 semillas) de "
+              "cada activación, en filas, con cada inicialización, en columnas. ReLU con He y tanh con Xavier "
+              "aprenden con las dos profundidades; ReLU con Xavier se hunde con 12 capas; la normal de 0,01 "
+              "fracasa en todas las casillas y la sigmoide no llega al 40 %.")
 plots.spanish_axes(fig)
 
 # %%

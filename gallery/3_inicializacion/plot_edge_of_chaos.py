@@ -126,6 +126,10 @@ ax.set_xlabel(r"escala de los pesos $\sigma_w$ ($W \sim \mathcal{N}(0;\ "
 ax.set_ylabel(r"escala de los sesgos $\sigma_b$")
 ax.set_title("Red tanh de 30 capas: crecimiento del gradiente por capa")
 ax.legend(loc="upper right")
+fig.set_label("Mapa de color del factor por capa con que crece el gradiente en una red tanh de 30 capas, según "
+              "la escala de los pesos (horizontal) y la de los sesgos (vertical): azul a la izquierda, donde "
+              "los gradientes desaparecen, rojo a la derecha, donde explotan; la línea negra de la teoría, "
+              "χ₁ = 1, separa las dos zonas y se desplaza hacia pesos mayores al crecer los sesgos.")
 ax.grid(False)
 plots.spanish_axes(fig)
 fig.tight_layout()
@@ -147,6 +151,8 @@ ax.set(xlabel="χ₁ teórico (campo medio)",
        ylabel="χ₁ medido (capas 5 a 25, mediana)",
        title=r"Cada punto es un par $(\sigma_w, \sigma_b)$")
 ax.legend()
+fig.set_label("Dispersión del factor χ₁ medido frente al teórico, un punto por par de escalas de pesos y "
+              "sesgos coloreado por la de los sesgos: los puntos siguen la diagonal medida = teoría.")
 plots.spanish_axes(fig)
 fig.tight_layout()
 

@@ -111,6 +111,9 @@ for ax, label in zip(axes, ["constante 0,1", "Xavier (aleatoria)"],
     cbar = fig.colorbar(image, ax=ax, shrink=0.85)
     cbar.ax.yaxis.set_major_formatter(lambda v, _: f"{v:g}".replace(".", ","))
 axes[0].set_ylabel("unidad de la capa 1")
+fig.set_label("Dos mapas de color de los pesos de la capa 1 tras entrenar, una fila por unidad y una columna "
+              "por píxel de entrada: con la inicialización constante todas las filas son iguales (solo "
+              "franjas verticales); con Xavier cada fila es distinta.")
 fig.tight_layout()
 
 # %%
@@ -138,6 +141,8 @@ ax.set(xlabel="paso de entrenamiento", ylim=(0, 1),
        ylabel="exactitud en el conjunto de prueba",
        title="Sin romper la simetría la red apenas aprende")
 ax.legend(loc="center right")
+fig.set_label("Exactitud en el conjunto de prueba durante 150 pasos (mediana y rango de 5 semillas): con ceros "
+              "se queda en el 10 % del azar y con la constante 0,1 no pasa del 30 %; con Xavier supera el 90 %.")
 gc.plots.spanish_axes(fig)
 fig.tight_layout()
 

@@ -71,6 +71,9 @@ ax.set(yscale="log", ylabel="std de ∂L/∂z",
        title=f"Red sigmoide de {DEPTH} capas, al empezar")
 plots.layer_axis(ax)
 ax.legend()
+fig.set_label(f"Escala logarítmica: desviación típica del gradiente en cada una de las {DEPTH} capas de una red "
+              "sigmoide al empezar (mediana y rango de 5 semillas): sin BatchNorm cae más de cinco órdenes de "
+              "magnitud hacia la capa 1; con BatchNorm queda del mismo orden en todas las capas.")
 fig.tight_layout()
 
 # %%
@@ -94,6 +97,9 @@ plots.layer_axis(ax0)
 ax1.axhline(0.1, color="0.5", ls=":", label="azar")
 ax1.set(ylim=(0, 1), xlabel="paso de SGD", ylabel="exactitud en prueba")
 ax1.legend(fontsize=8)
+fig.set_label("Dos paneles. Izquierda: media y desviación típica de las activaciones de cada capa al empezar, "
+              "iguales en todas las capas con BatchNorm. Derecha: exactitud en el conjunto de prueba durante "
+              "el entrenamiento: sin BatchNorm se queda en el 10 % del azar; con BatchNorm supera el 85 %.")
 plots.spanish_axes(fig)
 fig.tight_layout()
 

@@ -116,6 +116,10 @@ for ax, (label, r) in zip(axes, runs.items(), strict=True):
 axes[0].set_ylabel("pérdida del minilote")
 axes[0].plot([], [], "v", color="black", ms=5, ls="none", label="pico")
 axes[0].legend(loc="upper right")
+fig.set_label("Pérdida del minilote en cada paso de SGD, una línea por semilla, sin recorte "
+              "(izquierda) y con recorte de la norma a 2 (derecha), con un triángulo sobre cada "
+              f"pico: {int(runs['sin recorte']['spikes'].sum())} picos sin recorte y "
+              f"{int(runs[f'con recorte de la norma a {CLIP:.0f}']['spikes'].sum())} con recorte.")
 plots.spanish_axes(fig)
 fig.tight_layout()
 
@@ -141,6 +145,10 @@ ax.set(yscale="log", xlabel="paso de SGD", ylabel="norma del gradiente",
        title=f"Semilla {runs['sin recorte'].seeds[worst]}: la norma antes de "
        "recortar")
 ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3)
+fig.set_label(f"Escala logarítmica: norma del gradiente antes de recortar en cada paso, semilla "
+              f"{runs['sin recorte'].seeds[worst]}, sin recorte y con recorte a 2, con el umbral "
+              "en línea de puntos y líneas verticales grises en los picos de la pérdida sin "
+              "recorte: en ellos la norma se dispara.")
 fig.tight_layout()
 
 # %%

@@ -86,6 +86,9 @@ for label, r in runs.items():
 ax.axhline(np.log(10), color="0.4", ls=":", label="ln 10 (azar)")
 ax.set(yscale="log", xlabel="paso de SGD", ylabel="pérdida de entrenamiento")
 ax.legend()
+fig.set_label("Escala logarítmica: pérdida de entrenamiento de la red sana (ReLU y He) y de la rota (sigmoide "
+              "y la inicialización por defecto), con la línea de ln 10: la sana baja; la rota se queda cerca "
+              "de ln 10.")
 fig.tight_layout()
 
 # %%
@@ -109,6 +112,9 @@ ax.set(yscale="log", ylabel="std(ΔW) / std(W)",
        title="Cuánto cambia cada capa en un paso")
 plots.layer_axis(ax)
 ax.legend()
+fig.set_label("Escala logarítmica: cociente std(ΔW)/std(W) de cada capa en un paso (mediana y rango de 5 "
+              "semillas) con la línea de la regla 10⁻³: en la red sana todas las capas quedan cerca de 10⁻³; "
+              "en la rota la capa 1 se actualiza cientos de miles de veces más despacio que la última.")
 fig.tight_layout()
 
 # %%
@@ -122,6 +128,8 @@ fig.tight_layout()
 fig = plots.stat_heatmap(seed0["sana: ReLU + He"][1].history, "grad_std")
 fig.axes[0].set_title("sana: ReLU + He")
 fig.axes[1].set_ylabel("log₁₀ std de ∂L/∂z")
+fig.set_label("Mapa de color del logaritmo de la desviación típica del gradiente por capa (vertical, capa 1 "
+              "abajo) y por paso (horizontal) en la red sana: el color es uniforme en todas las capas.")
 fig.tight_layout()
 
 # %%
@@ -135,6 +143,9 @@ fig = plots.stat_heatmap(seed0["rota: sigmoide + por defecto"][1].history,
                          "grad_std")
 fig.axes[0].set_title("rota: sigmoide + por defecto")
 fig.axes[1].set_ylabel("log₁₀ std de ∂L/∂z")
+fig.set_label("Mapa de color del logaritmo de la desviación típica del gradiente por capa y por paso en la red "
+              "rota: más de cinco órdenes de magnitud entre la capa de arriba y la capa 1, en todo el "
+              "entrenamiento.")
 fig.tight_layout()
 
 # %%

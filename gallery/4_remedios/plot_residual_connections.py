@@ -84,6 +84,10 @@ ax.set(yscale="log", ylabel="std de ∂L/∂z",
        title=f"Red sigmoide de {DEPTH} capas, al empezar")
 plots.layer_axis(ax)
 ax.legend(loc="lower right")
+fig.set_label(f"Escala logarítmica: desviación típica de ∂L/∂z en cada una de las {DEPTH} capas de "
+              "una red sigmoide al empezar (mediana y rango de 5 semillas): sin conexiones "
+              "residuales cae más de quince órdenes de magnitud hacia la capa 1; con ellas varía "
+              "menos de un factor 10.")
 fig.tight_layout()
 
 # %%
@@ -99,6 +103,9 @@ for (label, r), ls in zip(runs.items(), ("--", "-"), strict=True):
 ax.axhline(0.1, color="0.5", ls=":", label="azar")
 ax.set(ylim=(0, 1), xlabel="paso de SGD", ylabel="exactitud en prueba")
 ax.legend(loc="center right")
+fig.set_label("Exactitud en el conjunto de prueba cada 25 pasos, con la línea del azar: sin "
+              "conexiones residuales se queda en el azar; con ellas supera el 70 % con todas las "
+              "semillas.")
 plots.spanish_axes(fig)
 fig.tight_layout()
 
@@ -134,6 +141,10 @@ ax.set(yscale="log", ylabel="std de la activación",
        title=f"Red ReLU + He de {DEPTH} capas, al empezar")
 plots.layer_axis(ax)
 ax.legend(loc="upper left")
+fig.set_label(f"Escala logarítmica: desviación típica de la activación en cada capa de una red "
+              f"ReLU + He de {DEPTH} capas al empezar (mediana y rango de 5 semillas): sin "
+              "conexiones residuales se queda en el mismo orden; con ellas crece en cada capa, "
+              "más de diez mil veces en total.")
 fig.tight_layout()
 
 # %%

@@ -75,3 +75,30 @@ def browser():
         )
         yield b
         b.close()
+
+
+AXE = Path(os.environ.get("GRADCOURSE_AXE", REPO / "node_modules" / "axe-core" / "axe.min.js"))
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    """axe-core's script (npm ci installs it into node_modules/; nothing from a CDN)."""
+    if not AXE.exists():
+        _missing(f"axe-core not found at {AXE}: run `npm ci` in the repository root")
+    return AXE.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def laptop_sweep(site, server, browser, axe_source):
+    """Every page visited once at 1366 px, light mode, axe-core included (tests/reader/sweep.py)."""
+    from .sweep import LAPTOP, sweep
+
+    return sweep(browser, server, site, LAPTOP, axe_source)
+
+
+@pytest.fixture(scope="session")
+def phone_sweep(site, server, browser):
+    """Every page visited once at 390 px, as a phone (tests/reader/sweep.py)."""
+    from .sweep import PHONE, sweep
+
+    return sweep(browser, server, site, PHONE)

@@ -14,7 +14,7 @@ de cada paso, y los saltos prácticamente desaparecen.
 # ---------------------------------------------
 #
 # Red ReLU de 10 capas ocultas de 64 unidades con inicialización de He, SGD
-# con tasa de aprendizaje 0,25 durante 300 pasos, cinco semillas. La segunda
+# con tasa de aprendizaje 0,25 durante 250 pasos, cinco semillas. La segunda
 # vez pasamos ``clip_norm=2.0`` a :func:`gradcourse.train`: si la norma total
 # del gradiente supera 2 (unas dos veces su valor típico en esta red), se
 # reescala a 2 antes del paso.
@@ -34,7 +34,7 @@ import gradcourse as gc
 from gradcourse import plots
 
 plots.use_style()
-LR, STEPS, SEEDS, CLIP = 0.25, 300, 5, 2.0
+LR, STEPS, SEEDS, CLIP = 0.25, 250, 5, 2.0
 data = gc.digits()
 
 
@@ -67,17 +67,19 @@ def train(clip):
         model = gc.MLP(data.in_features, data.n_classes, depth=10, width=64,
                        activation="relu", init="he_normal", seed=seed)
         h = gc.train(model, data, lr=LR, steps=STEPS, clip_norm=clip,
-                     seed=seed)
+                     seed=seed, eval_every=STEPS)  # exactitud solo al final
         found = spikes(h.loss)
         norm = np.asarray(h.grad_norm)
-        # a spike whose gradient norm, within a few steps, is 5x its usual value
-        jumped = sum(norm[max(t - 4, 0):t + 1].max() > 5 * np.median(norm)
+        # a spike whose gradient norm, within a few steps, is 3x its usual value
+        jumped = sum(norm[max(t - 4, 0):t + 1].max() > 3 * np.median(norm)
                      for t, *_ in found)
         return {"loss": pad(h.loss), "grad_norm": pad(h.grad_norm),
                 "spikes": len(found),
                 "recovered": sum(back is not None for *_, back in found),
                 "jumped": jumped,
-                "highest": max((jump for _, _, jump, _ in found), default=0.0),
+                # the highest spike the loss came back from
+                "highest": max((jump for _, _, jump, back in found
+                                if back is not None), default=0.0),
                 "clipped": float(np.mean(norm > clip)) if clip else 0.0,
                 "diverged": h.diverged, "test_acc": h.test_acc[-1]}
     return experiment
@@ -159,12 +161,12 @@ fig.tight_layout()
 # en la pérdida en la mayoría de las semillas, y en la mayoría de los casos se
 # recupera en menos de 50 pasos; si no se recupera, puede echar a perder el
 # entrenamiento (la celda de abajo cuenta cuántos picos hay, cuántos se
-# recuperan y si alguna semilla diverge). En más de siete de cada diez picos
-# la norma del gradiente se multiplica por más de 5 en los pasos de
-# alrededor: una explosión pasajera. Con ``clip_norm=2.0``, que actúa en algo menos de la mitad de los
-# pasos, los picos prácticamente desaparecen (uno como mucho en las cinco
-# semillas) y todas las semillas superan el 90 % de exactitud en el conjunto
-# de prueba. El recorte no arregla la causa (una tasa demasiado alta para esta
+# recuperan y si alguna semilla diverge). En al menos ocho de cada diez picos
+# la norma del gradiente pasa del triple de su valor típico en los pasos de
+# alrededor: una explosión pasajera. Con ``clip_norm=2.0``, que actúa en cerca
+# de la mitad de los pasos, los picos prácticamente desaparecen (uno como
+# mucho en las cinco semillas) y todas las semillas superan el 90 % de
+# exactitud en el conjunto de prueba. El recorte no arregla la causa (una tasa demasiado alta para esta
 # red; bajarla también los reduce, :doc:`/clase/13-senales-practicas`),
 # pero impide que un solo gradiente enorme deshaga lo aprendido.
 #
@@ -184,18 +186,19 @@ fig.tight_layout()
 total = int(plain["spikes"].sum())
 recovered = plain["recovered"].sum() / max(total, 1)
 print(f"sin recorte: {total} picos; en {int(plain['jumped'].sum())} la norma del "
-      f"gradiente se multiplica por más de 5; {es(100 * recovered, '.0f')} % "
-      f"recuperados en 50 pasos; el más alto, {es(plain['highest'].max(), '.1f')} "
-      f"sobre su nivel; {int(plain['diverged'].sum())} de {SEEDS} semillas divergen")
+      f"gradiente pasa del triple de su mediana; {es(100 * recovered, '.0f')} % "
+      f"recuperados en 50 pasos; el más alto de ellos, "
+      f"{es(plain['highest'].max(), '.1f')} sobre su nivel; "
+      f"{int(plain['diverged'].sum())} de {SEEDS} semillas divergen")
 print(f"con recorte: {int(clipped['spikes'].sum())} picos; recorta el "
       f"{es(100 * clipped.median('clipped'), '.0f')} % de los pasos "
       f"(mediana); exactitud mínima "
       f"{es(100 * clipped.range('test_acc')[0], '.0f')} %")
 assert total >= 8 and plain.fraction("spikes", lambda n: n > 0) >= 0.6
 assert recovered >= 0.7 and plain.median("test_acc") > 0.85
-assert plain["jumped"].sum() >= 0.7 * total  # the gradient explodes at the spikes
+assert plain["jumped"].sum() >= 0.8 * total  # the gradient explodes at the spikes
 assert clipped["spikes"].sum() <= 1 and not clipped["diverged"].any()
 assert clipped.range("test_acc")[0] > 0.9
-assert 0.3 < clipped.median("clipped") < 0.5  # "algo menos de la mitad"
+assert 0.3 < clipped.median("clipped") < 0.6  # "cerca de la mitad"
 
 # sphinx_gallery_thumbnail_number = 1

@@ -93,8 +93,8 @@ def percent(value):
     return f"{100 * value:.0f}"
 
 
-fig, axes = plt.subplots(1, len(DEPTHS), figsize=(plots.FIG_WIDTH, 3.4),
-                         sharey=True, layout="constrained")
+fig, axes = plt.subplots(len(DEPTHS), 1, figsize=(plots.FIG_WIDTH, 6.4),
+                         layout="constrained")
 fig.set_label(
     "Dos mapas de calor, 3 y 12 capas ocultas, con la exactitud mediana en "
     "cada casilla de activación (sigmoide, tanh, ReLU) por inicialización "
@@ -103,25 +103,22 @@ fig.set_label(
     "con 3 capas y se queda cerca del azar con 12; N(0; 0,01²) se queda en "
     "el azar en todas las casillas y la sigmoide no llega al 40 %.")
 for d, (ax, depth) in enumerate(zip(axes, DEPTHS, strict=True)):
-    im = ax.imshow(acc[d], vmin=0, vmax=1, cmap="viridis")
+    im = ax.imshow(acc[d], vmin=0, vmax=1, cmap="viridis", aspect="auto")
     for a in range(len(ACTIVATIONS)):
         for i in range(len(INITS)):
             value = acc[d, a, i]
             text = (f"{percent(value)} %\n"
                     f"({percent(lo[d, a, i])}–{percent(hi[d, a, i])})")
-            ax.text(i, a, text, ha="center", va="center", fontsize=9,
+            ax.text(i, a, text, ha="center", va="center",
                     color="white" if value < 0.6 else "black")
-    ax.set_xticks(range(len(INITS)), list(INITS), fontsize=9)
+    ax.set_xticks(range(len(INITS)), list(INITS))
     ax.set_yticks(range(len(ACTIVATIONS)), list(ACTIVATIONS.values()))
     ax.set_xlabel("inicialización")
     ax.set_title(f"{depth} capas ocultas")
     ax.grid(False)
-axes[0].set_ylabel("activación")
+for ax in axes:
+    ax.set_ylabel("activación")
 fig.colorbar(im, ax=axes, shrink=0.8, label="exactitud (mediana)")
-fig.set_label("Dos tablas de color, con 3 y con 12 capas ocultas: exactitud mediana (y rango de 5 semillas) de "
-              "cada activación, en filas, con cada inicialización, en columnas. ReLU con He y tanh con Xavier "
-              "aprenden con las dos profundidades; ReLU con Xavier se hunde con 12 capas; la normal de 0,01 "
-              "fracasa en todas las casillas y la sigmoide no llega al 40 %.")
 plots.spanish_axes(fig)
 
 # %%

@@ -144,22 +144,22 @@ for name in CASES.values():
 # La media se conserva; la dispersión, no
 # ---------------------------------------
 #
-# A la izquierda, la media de :math:`\lambda`: su mediana sobre las semillas se
+# Arriba, la media de :math:`\lambda`: su mediana sobre las semillas se
 # queda cerca de 1 en las cuatro redes, que es lo que garantiza una
 # inicialización «de factor 1». Con pesos gaussianos, pasadas las 16 capas, la
 # media de una semilla concreta ya se aleja de 1 (la banda se abre): la
-# dominan unos pocos valores singulares grandes. A la derecha, la dispersión
+# dominan unos pocos valores singulares grandes. Abajo, la dispersión
 # relativa. La línea es la mediana de las 5 semillas y la banda va de la menor
 # a la mayor.
 
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(plots.FIG_WIDTH, 3.6))
+fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(plots.FIG_WIDTH, 6.6))
 fig.set_label(
     "Dos paneles frente a la profundidad, de 1 a 64 capas en escala "
-    "logarítmica. A la izquierda, la mediana de la media de los valores "
+    "logarítmica. Arriba, la mediana de la media de los valores "
     "singulares al cuadrado de la jacobiana se queda cerca de 1 en las cuatro "
     "redes, aunque con pesos gaussianos la banda de las semillas se abre "
-    "entre 0,1 y 5 a 64 capas. A la "
-    "derecha, su dispersión relativa: con pesos gaussianos crece como la raíz "
+    "entre 0,1 y 5 a 64 capas. Abajo, "
+    "su dispersión relativa: con pesos gaussianos crece como la raíz "
     "de la profundidad, sobre la curva teórica, hasta entre 6 y 8 a 64 capas, "
     "en la red lineal y en la tanh; con pesos ortogonales es 0 en la red "
     "lineal y se queda por debajo de 1 en la tanh.")
@@ -179,7 +179,7 @@ for ax in (ax1, ax2):
     ax.set_xlabel("profundidad L (capas)")
 ax1.set(yscale="log", ylim=(0.1, 10), ylabel="media de λ = s²", title="media")
 ax2.set(ylabel="std(λ) / media(λ)", title="dispersión relativa")
-ax2.legend(fontsize=8, loc="upper left")
+ax2.legend(loc="upper left")
 plots.spanish_axes(fig)
 fig.tight_layout()
 
@@ -195,7 +195,7 @@ fig.tight_layout()
 # crítica se queda, casi entero, cerca de 1 (la celda de arriba imprime qué
 # parte de los valores singulares cae entre 0,5 y 2 en cada red).
 
-fig, ax = plt.subplots(figsize=(plots.FIG_WIDTH, 3.4))
+fig, ax = plt.subplots(figsize=(plots.FIG_WIDTH, 4.4))
 fig.set_label(
     "Los 128 valores singulares de la jacobiana de una red de 64 capas, "
     "ordenados de mayor a menor, en escala logarítmica, con una banda entre "
@@ -213,7 +213,7 @@ for (activation, weights), name in CASES.items():
 ax.axhspan(0.5, 2, color="0.85", zorder=0, label="entre 0,5 y 2")
 ax.set(yscale="log", ylim=(1e-4, 30), xlabel="índice del valor singular",
        ylabel="valor singular s", title=f"Jacobiana de {DEPTH} capas (semilla 0)")
-ax.legend(fontsize=8, loc="lower right", bbox_to_anchor=(0.92, 0.02), ncol=2)
+ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
 plots.spanish_axes(fig)
 fig.tight_layout()
 

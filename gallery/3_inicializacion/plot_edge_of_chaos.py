@@ -124,7 +124,7 @@ ax.text(2.6, 0.2, "caos:\nlos gradientes\nexplotan", ha="center",
 ax.set_xlabel(r"escala de los pesos $\sigma_w$ ($W \sim \mathcal{N}(0;\ "
               r"\sigma_w^2/n)$)")
 ax.set_ylabel(r"escala de los sesgos $\sigma_b$")
-ax.set_title("Red tanh de 30 capas: crecimiento del gradiente por capa")
+ax.set_title("Gradiente por capa, red tanh de 30 capas")
 ax.legend(loc="upper right")
 fig.set_label("Mapa de color del factor por capa con que crece el gradiente en una red tanh de 30 capas, según "
               "la escala de los pesos (horizontal) y la de los sesgos (vertical): azul a la izquierda, donde "
@@ -217,8 +217,8 @@ ax.plot([4.0], [xi(chi06)], "D", color=plots.color("exploding"), ms=6,
         label="red de la lección 6 (σ_w = 4)")
 ax.set(yscale="log", ylim=(0.5, 200), xlim=(0.4, 4.2),
        xlabel=r"escala de los pesos $\sigma_w$", ylabel="ξ (capas)",
-       title="Capas en las que la varianza del gradiente cambia un factor e")
-ax.legend(fontsize=8, loc="upper right")
+       title="Escala de profundidad ξ (capas por factor e)")
+ax.legend(loc="upper right")
 plots.spanish_axes(fig)
 fig.tight_layout()
 

@@ -80,12 +80,12 @@ fig.tight_layout()
 # Activaciones y entrenamiento
 # ----------------------------
 #
-# A la izquierda, la media ± la desviación típica de las activaciones de cada
-# capa al empezar (semilla 0). A la derecha, la exactitud (*accuracy*) en el
+# Arriba, la media ± la desviación típica de las activaciones de cada
+# capa al empezar (semilla 0). Abajo, la exactitud (*accuracy*) en el
 # conjunto de prueba durante el entrenamiento (mediana y rango).
 
 eval_steps = np.arange(15, STEPS + 1, 15)
-fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(plots.FIG_WIDTH, 3.2))
+fig, (ax0, ax1) = plt.subplots(2, 1, figsize=(plots.FIG_WIDTH, 5.8))
 for j, (label, r) in enumerate(runs.items()):
     ax0.errorbar(layers + (j - 0.5) * 0.25, r["act_mean"][0],
                  yerr=r["act_std"][0], fmt="o", capsize=3, color=colors[label],
@@ -96,9 +96,9 @@ ax0.set(ylim=(0, 1), ylabel="activación (media ± std)")
 plots.layer_axis(ax0)
 ax1.axhline(0.1, color="0.5", ls=":", label="azar")
 ax1.set(ylim=(0, 1), xlabel="paso de SGD", ylabel="exactitud en prueba")
-ax1.legend(fontsize=8)
-fig.set_label("Dos paneles. Izquierda: media y desviación típica de las activaciones de cada capa al empezar, "
-              "iguales en todas las capas con BatchNorm. Derecha: exactitud en el conjunto de prueba durante "
+ax1.legend(loc="center right")
+fig.set_label("Dos paneles. Arriba: media y desviación típica de las activaciones de cada capa al empezar, "
+              "iguales en todas las capas con BatchNorm. Abajo: exactitud en el conjunto de prueba durante "
               "el entrenamiento: sin BatchNorm se queda en el 10 % del azar; con BatchNorm supera el 85 %.")
 plots.spanish_axes(fig)
 fig.tight_layout()

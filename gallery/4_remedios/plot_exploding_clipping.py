@@ -114,7 +114,8 @@ for ax, (label, r) in zip(axes, runs.items(), strict=True):
         ax.plot([t for t, *_ in found], [min(top, 5.6) + 0.3
                                           for _, top, *_ in found],
                 "v", color="black", ms=5, ls="none")
-    ax.set(title=label, xlabel="paso de SGD", ylim=(0, 6))
+    ax.set(title=label.replace("con recorte ", "con recorte\n"), xlabel="paso de SGD",
+           ylim=(0, 6))
 axes[0].set_ylabel("pérdida del minilote")
 axes[0].plot([], [], "v", color="black", ms=5, ls="none", label="pico")
 axes[0].legend(loc="upper right")
@@ -136,7 +137,7 @@ fig.tight_layout()
 
 plain, clipped = runs.values()
 worst = int(np.argmax(plain["spikes"]))
-fig, ax = plt.subplots(figsize=(plots.FIG_WIDTH, 3.4))
+fig, ax = plt.subplots(figsize=(plots.FIG_WIDTH, 4.2))
 for t, *_ in spikes(plain["loss"][worst]):
     ax.axvline(t, color="0.75", lw=1, zorder=0)
 for (label, r), ls in zip(runs.items(), ("-", "--"), strict=True):
@@ -146,7 +147,7 @@ ax.axhline(CLIP, color="black", ls=":", lw=1, label="umbral de recorte")
 ax.set(yscale="log", xlabel="paso de SGD", ylabel="norma del gradiente",
        title=f"Semilla {runs['sin recorte'].seeds[worst]}: la norma antes de "
        "recortar")
-ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3)
+ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1)
 fig.set_label(f"Escala logarítmica: norma del gradiente antes de recortar en cada paso, semilla "
               f"{runs['sin recorte'].seeds[worst]}, sin recorte y con recorte a 2, con el umbral "
               "en línea de puntos y líneas verticales grises en los picos de la pérdida sin "

@@ -20,9 +20,14 @@ scaling); ``saturated_frac`` by the saturated counts; ``dead_frac`` by the per-u
 (the maximum over examples, a max across ranks): a unit is dead when it is off on every
 rank's examples. The data below make units dead on one rank and alive on the other, so
 that averaging the ranks' ``dead_frac`` would be wrong (0.6 instead of 0.2).
+
+The first tests check those facts on each rank's own numbers (``pool="local"``); the
+later ones check that ``pool="global"`` (the default in a group) gives, on every rank,
+the single process's records, and the refusals and the rank of a NaN.
 """
 
 import math
+import os
 from functools import partial
 
 import pytest
@@ -89,34 +94,88 @@ class Capture:
         self.acts[k] = out.detach().clone()
 
 
-def one_step(model, tracked, X, y):
-    """One SGD step of ``tracked`` (the model or its DDP wrapper) with a Tracker."""
+def one_step(model, tracked, X, y, steps=1, **kw):
+    """``steps`` steps of ``tracked`` (the model or its DDP wrapper) with a Tracker (Adam
+    after the first SGD-like step would change nothing here: SGD, the update is exact)."""
     capture = Capture(model)
     opt = torch.optim.SGD(tracked.parameters(), lr=0.1)
-    with gc.Tracker(tracked) as tracker:
-        opt.zero_grad()
-        loss = nn.functional.cross_entropy(tracked(X), y)
-        loss.backward()
-        tracker.before_step()
-        opt.step()
-        tracker.step(loss)
+    with gc.Tracker(tracked, **kw) as tracker:
+        for _ in range(steps):
+            opt.zero_grad()
+            loss = nn.functional.cross_entropy(tracked(X), y)
+            loss.backward()
+            tracker.before_step()
+            opt.step()
+            tracker.step(loss)
     wgrads = {k: getattr(model, f"fc{k}").weight.grad.clone() for k in (1, 2, 3)}
-    return {"summary": tracker.summary(), "examples": tracker.examples, "acts": capture.acts,
-            "grads": capture.grads, "wgrads": wgrads}
+    return {"summary": tracker.summary(), "history": tracker.history, "examples": tracker.examples,
+            "acts": capture.acts, "grads": capture.grads, "wgrads": wgrads,
+            "pool": tracker.pool_mode, "nonfinite": tracker.nonfinite}
 
 
-def ddp_rank(rank, world_size):
-    model = make_model()
+def caught(fn, *args, **kw):
+    """``fn``'s result, or ``(type name, message)`` of what it raised."""
+    try:
+        return fn(*args, **kw)
+    except Exception as err:  # the test compares the message
+        return (type(err).__name__, str(err))
+
+
+class Deeper(Net):
+    def __init__(self):
+        super().__init__()
+        self.fc4, self.act4 = nn.Linear(32, 32), nn.ReLU()
+
+    def forward(self, x):
+        return self.head(self.act4(self.fc4(self.act3(self.fc3(self.act2(self.fc2(
+            self.act1(self.fc1(x)))))))))
+
+
+def ddp_rank(rank, world_size, log_dir):
     X, y = make_batch()
     rows = slice(rank * LOCAL, (rank + 1) * LOCAL)
-    return one_step(model, DistributedDataParallel(model), X[rows], y[rows])
+    Xr, yr = X[rows], y[rows]
+    out = {}
+    for pool in ("local", "global"):
+        model = make_model()
+        out[pool] = one_step(model, DistributedDataParallel(model), Xr, yr,
+                             pool=None if pool == "global" else pool)  # global: the default
+    model = make_model()
+    out["three"] = one_step(model, DistributedDataParallel(model), Xr, yr, steps=3,
+                            tensorboard=os.path.join(log_dir, "global"))
+    model = make_model()
+    out["local_tb"] = one_step(model, DistributedDataParallel(model), Xr, yr, steps=2,
+                               pool="local", tensorboard=os.path.join(log_dir, "local"))
+    # refusals: no DDP wrapper here (DDP itself refuses models of different shapes)
+    torch.manual_seed(0)
+    other = Deeper() if rank == 1 else Net()
+    out["layers"] = caught(one_step, other, other, Xr, yr, pool="global")
+    k = LOCAL if rank == 0 else LOCAL // 2
+    model = make_model()
+    out["batches"] = caught(one_step, model, model, Xr[:k], yr[:k], pool="global")
+    model = make_model()
+    bad = Xr.clone()
+    if rank == 1:
+        bad[3, 5] = math.nan
+    out["nan"] = one_step(model, DistributedDataParallel(model), bad, yr)
+    return out
 
 
 @pytest.fixture(scope="module")
-def runs():
+def spawned(tmp_path_factory):
+    log_dir = tmp_path_factory.mktemp("ddp_tb")
     X, y = make_batch()
     model = make_model()
-    return one_step(model, model, X, y), run(ddp_rank, WORLD, timeout=180)
+    ref = one_step(model, model, X, y)
+    model = make_model()
+    ref3 = one_step(model, model, X, y, steps=3)
+    return ref, ref3, run(ddp_rank, WORLD, args=(str(log_dir),), timeout=180), log_dir
+
+
+@pytest.fixture(scope="module")
+def runs(spawned):
+    ref, _, ranks, _ = spawned
+    return ref, [r["local"] for r in ranks]
 
 
 def pooled_std(parts):
@@ -196,3 +255,94 @@ def test_dead_means_dead_on_every_ranks_examples(runs):
     assert dead_everywhere.sum().item() == round(ref["summary"][0]["dead_frac"] * units) == 8
     local = [round(r["summary"][0]["dead_frac"] * units) for r in ranks]
     assert local == [24, 24]  # averaging the ranks' dead_frac would say 0.6, not 0.2
+
+
+STD_STATS = ("act_mean", "act_std", "saturated_frac", "grad_std")
+WEIGHT_STATS = ("weight_grad_norm", "grad_data_ratio", "update_ratio")
+
+
+def assert_single_process(records, expected):
+    assert len(records) == len(expected)
+    for mine, theirs in zip(records, expected, strict=True):
+        assert (mine["step"], mine["layer"]) == (theirs["step"], theirs["layer"])
+        for stat in STD_STATS + WEIGHT_STATS:
+            if theirs[stat] is None:
+                assert mine[stat] is None, stat
+            else:
+                assert mine[stat] == pytest.approx(theirs[stat], rel=1e-6, abs=1e-12), stat
+        assert mine["dead_frac"] == theirs["dead_frac"]  # counts: identical
+        assert not mine["nonfinite_forward"] and not mine["nonfinite_backward"]
+
+
+def test_global_is_the_default_and_gives_the_single_process(spawned):
+    ref, _, ranks, _ = spawned
+    for r in ranks:
+        assert r["global"]["pool"] == "global" and r["local"]["pool"] == "local"
+        assert r["global"]["examples"] == WORLD * LOCAL == ref["examples"]
+        assert_single_process(r["global"]["summary"], ref["summary"])
+    assert ranks[0]["global"]["summary"] == ranks[1]["global"]["summary"]  # the same, exactly
+    assert ref["summary"][0]["dead_frac"] == pytest.approx(0.2)  # not the local 0.6
+    assert ref["summary"][1]["saturated_frac"] > 0.05
+
+
+def test_global_over_steps_and_live_tensorboard(spawned):
+    """Three steps: after the first, the blocks sum raw (no shift), pooled all the same;
+    only rank 0 writes, and the event files equal its history."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.util import tensor_util
+
+    _, ref3, ranks, log_dir = spawned
+    for r in ranks:
+        assert_single_process(r["three"]["history"], ref3["history"])
+    acc = EventAccumulator(str(log_dir / "global"), size_guidance={"tensors": 0})
+    acc.Reload()
+    scalars = {(t, e.step): tensor_util.make_ndarray(e.tensor_proto).item()
+               for t in acc.Tags()["tensors"] if not t.endswith("text_summary")
+               for e in acc.Tensors(t)}
+    expected = {(f"gradcourse/{stat}/layer_{rec['layer']}", rec["step"]): value
+                for rec in ranks[0]["three"]["history"] for stat, value in rec.items()
+                if isinstance(value, float)}
+    assert scalars == expected
+    assert len(list((log_dir / "global").glob("events.out.tfevents.*"))) == 1  # rank 0's only
+
+
+def test_local_tensorboard_one_folder_per_rank(spawned):
+    _, _, ranks, log_dir = spawned
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.util import tensor_util
+
+    for rank, r in enumerate(ranks):
+        acc = EventAccumulator(str(log_dir / "local" / f"rank_{rank}"), size_guidance={"tensors": 0})
+        acc.Reload()
+        (event,) = [e for e in acc.Tensors("gradcourse/grad_std/layer_1") if e.step == 2]
+        assert tensor_util.make_ndarray(event.tensor_proto).item() == r["local_tb"]["history"][3]["grad_std"]
+    a, b = (r["local_tb"]["summary"][0]["grad_std"] for r in ranks)
+    assert a != b  # each rank's own
+
+
+def test_ranks_that_disagree_are_refused_by_name(spawned):
+    _, _, ranks, _ = spawned
+    for r in ranks:
+        kind, message = r["layers"]
+        assert kind == "RuntimeError" and "rank 1 tracks 4 layers and rank 0 tracks 3" in message
+        kind, message = r["batches"]
+        assert kind == "ValueError" and "local batches differ" in message
+        assert "[1664, 832] by rank" in message  # 104 units times 16 and 8 examples
+
+
+def test_nonfinite_names_the_rank(spawned):
+    _, _, ranks, _ = spawned
+    for r in ranks:
+        event = r["nan"]["nonfinite"]
+        assert (event.phase, event.layer, event.source, event.rank) == ("forward", 1, "input", 1)
+        assert event.describe().endswith("(rank 1)")
+        assert "proceso de rango 1" in event.describe("es")
+
+
+def test_global_needs_a_process_group():
+    with pytest.raises(RuntimeError, match="init_process_group"):
+        gc.Tracker(make_model(), pool="global")
+    with pytest.raises(ValueError, match="pool must be"):
+        gc.Tracker(make_model(), pool="all")
+    tracker = gc.Tracker(make_model())
+    assert (tracker.pool_mode, tracker.rank, tracker.world_size) == ("local", 0, 1)

@@ -28,19 +28,21 @@ class Net(nn.Module):
         return self.head(self.sig(self.fc3(self.tanh(self.fc2(self.relu(self.fc1(x)))))))
 
 
-def train(steps=5, every=1, histograms=False):
+def train(steps=5, every=1, histograms=False, tensorboard=None, check=None):
     torch.manual_seed(0)
     model = Net()
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     X, y = batch()
-    with gc.Tracker(model, every=every, histograms=histograms) as tracker:
-        for _ in range(steps):
+    with gc.Tracker(model, every=every, histograms=histograms, tensorboard=tensorboard) as tracker:
+        for step in range(1, steps + 1):
             opt.zero_grad()
             loss = nn.functional.cross_entropy(model(X), y)
             loss.backward()
             tracker.before_step()
             opt.step()
             tracker.step(loss)
+            if step == 2 and check is not None:
+                check(tracker)
     return tracker
 
 
@@ -146,3 +148,100 @@ def test_stat_tags():
     tags = gtb.stat_tags(record)
     assert tags.keys() == {"gradcourse/act_std/layer_2", "gradcourse/grad_std/layer_2"}
     assert math.isnan(tags["gradcourse/grad_std/layer_2"])
+
+
+def live(log_dir_or_writer, steps=4, every=1, histograms=False, check=None):
+    """Train with ``Tracker(model, tensorboard=...)``; ``check(tracker)`` runs after step 2."""
+    return train(steps, every, histograms, tensorboard=log_dir_or_writer, check=check)
+
+
+def _by_tag(history):
+    out = {}
+    for r in history:
+        for stat, value in r.items():
+            if isinstance(value, float):
+                out.setdefault(f"gradcourse/{stat}/layer_{r['layer']}", {})[r["step"]] = value
+    return out
+
+
+def test_live_equals_history(tmp_path):
+    seen = {}
+
+    def check(tracker):  # written while training runs: flushed at each recorded step
+        seen.update(read(tmp_path)[0])
+        assert seen == _by_tag(tracker.history)
+
+    tracker = live(tmp_path, steps=5, every=2, check=check)
+    assert {s for v in seen.values() for s in v} == {1}  # step 1 only, after step 2
+    scalars, hists, acc = read(tmp_path)
+    assert scalars == _by_tag(tracker.history)  # float64 both ways: equal
+    assert {s for v in scalars.values() for s in v} == {1, 3, 5}
+    assert not hists and tracker.tensorboard.writer is None  # closed on leaving the block
+    text = acc.Tensors("gradcourse/layers/text_summary")[0].tensor_proto.string_val[0].decode()
+    assert "| layer_2 | fc2 | tanh |" in text
+
+
+def test_live_histograms(tmp_path):
+    tracker = live(tmp_path, steps=3, histograms=6)
+    _, hists, _ = read(tmp_path)
+    assert sum(len(v) for v in hists.values()) == len(tracker.histograms) == 3 * 3 * 2
+    for h in tracker.histograms:
+        (event,) = [e for e in hists[f"gradcourse/{h['kind']}/layer_{h['layer']}"]
+                    if e.step == h["step"]]
+        assert list(event.histogram_value.bucket) == h["counts"]
+
+
+def test_live_attach_again_continues(tmp_path):
+    tracker = live(tmp_path, steps=2)
+    model, opt = tracker.model, torch.optim.SGD(tracker.model.parameters(), lr=0.1)
+    X, y = batch()
+    with tracker:  # a new event file in the same folder
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(X), y).backward()
+        opt.step()
+        tracker.step()
+    assert len(list(tmp_path.glob("events.out.tfevents.*"))) == 2
+    assert read(tmp_path)[0] == _by_tag(tracker.history)
+    assert {r["step"] for r in tracker.history} == {1, 2, 3}
+
+
+def test_live_own_writer(tmp_path):
+    with SummaryWriter(log_dir=str(tmp_path)) as writer:
+        tracker = live(writer, steps=2)
+        assert tracker.tensorboard.writer is writer  # left open: the caller's
+        writer.add_scalar("loss", 0.5, 2)
+    scalars, _, acc = read(tmp_path)
+    assert scalars == _by_tag(tracker.history)
+    assert [e.value for e in acc.Scalars("loss")] == [0.5]
+
+
+def test_live_writer_closed(tmp_path):
+    writer = SummaryWriter(log_dir=str(tmp_path))
+    writer.close()
+    with pytest.raises(ValueError, match="SummaryWriter is closed"):
+        gc.Tracker(Net(), tensorboard=writer)
+    writer = SummaryWriter(log_dir=str(tmp_path / "later"))
+    with pytest.raises(ValueError, match="SummaryWriter is closed"):
+        live(writer, steps=3, check=lambda tracker: writer.close())
+
+
+def test_method_equals_function(tmp_path):
+    tracker = train(steps=3, histograms=4)
+    assert tracker.to_tensorboard(tmp_path / "method") == str(tmp_path / "method")
+    gtb.to_tensorboard(tracker, tmp_path / "function")
+    a, b = read(tmp_path / "method"), read(tmp_path / "function")
+    assert a[0] == b[0] == _by_tag(tracker.history)
+    assert set(a[1]) == set(b[1]) and len(a[1]) == 6
+    with pytest.raises(ValueError, match="recorded no step"):
+        gc.Tracker(Net()).to_tensorboard(tmp_path / "empty")
+
+
+def test_live_tensorboard_missing(monkeypatch, tmp_path):
+    for name in [m for m in sys.modules if m.startswith(("tensorboard", "torch.utils.tensorboard"))]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "tensorboard", None)  # import tensorboard -> ImportError
+    with pytest.raises(ImportError, match=r'pip install -e "\.\[tensorboard\]"'):
+        gc.Tracker(Net(), tensorboard=tmp_path)
+    with pytest.raises(ImportError, match=r'pip install -e "\.\[tensorboard\]"'):
+        train(steps=1).to_tensorboard(tmp_path)
+    assert not list(tmp_path.iterdir())

@@ -14,14 +14,16 @@ as ``gradcourse/activation/layer_<k>`` and ``gradcourse/gradient/layer_<k>``
 Uses ``torch.utils.tensorboard.SummaryWriter``, which needs the ``tensorboard`` package:
 ``pip install -e ".[tensorboard]"``. Nothing is imported until something is written.
 
-Example (a temporary folder; the event files are read by ``tensorboard --logdir``)::
+Live, at each recorded step (:class:`LiveWriter`, a listener of the tracker), or once at
+the end (a temporary folder; the event files are read by ``tensorboard --logdir``)::
 
-    import tempfile
-    from gradcourse.integrations.tensorboard import to_tensorboard
-
-    with gc.Tracker(model) as tracker:
+    with gc.Tracker(model, tensorboard="runs/exp1") as tracker:  # live
         ...  # your training loop
-    to_tensorboard(tracker, tempfile.mkdtemp())
+    tracker.to_tensorboard(tempfile.mkdtemp())  # or all at once, afterwards
+
+In several processes (``torch.distributed``) with ``pool="global"`` every rank holds the
+same records and only rank 0 writes; with ``pool="local"`` rank ``r`` writes to
+``<folder>/rank_<r>``.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import weakref
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -37,8 +40,8 @@ if TYPE_CHECKING:
 
     from ..tracking import Tracker
 
-__all__ = ["INSTALL", "PREFIX", "layers_table", "open_writer", "stat_tags", "tag",
-           "to_tensorboard", "write_histograms", "write_records"]
+__all__ = ["INSTALL", "PREFIX", "LiveWriter", "layers_table", "open_writer", "rank_target",
+           "stat_tags", "tag", "to_tensorboard", "write_histograms", "write_records"]
 
 PREFIX = "gradcourse"
 INSTALL = 'pip install -e ".[tensorboard]"'
@@ -96,6 +99,24 @@ def open_writer(log_dir_or_writer: str | os.PathLike | SummaryWriter) -> tuple[S
                     f"torch.utils.tensorboard.SummaryWriter, got {type(log_dir_or_writer).__name__}")
 
 
+def rank_target(tracker: Tracker, log_dir_or_writer: Any) -> Any:
+    """Where this rank of ``tracker`` writes: the target itself in one process; under
+    ``pool="global"`` in several, the target on rank 0 and ``None`` (nothing) on the others;
+    under ``pool="local"``, ``<folder>/rank_<r>`` (a writer given is used as it is)."""
+    rank, world = getattr(tracker, "rank", 0), getattr(tracker, "world_size", 1)
+    if world == 1:
+        return log_dir_or_writer
+    if getattr(tracker, "pool_mode", "local") == "global":
+        return log_dir_or_writer if rank == 0 else None
+    if isinstance(log_dir_or_writer, (str, os.PathLike)):
+        return os.path.join(os.fspath(log_dir_or_writer), f"rank_{rank}")
+    return log_dir_or_writer
+
+
+def _logdir(target: Any) -> str:
+    return os.fspath(target) if isinstance(target, (str, os.PathLike)) else target.get_logdir()
+
+
 def layers_table(records: Iterable[Mapping[str, Any]]) -> str:
     """A Markdown table ``layer_<k> | module | activation`` of the layers in ``records``."""
     rows, seen = ["| tag | module | activation |", "| --- | --- | --- |"], set()
@@ -150,7 +171,8 @@ def to_tensorboard(tracker: Tracker, log_dir_or_writer: str | os.PathLike | Summ
             any; ``True`` insists (an error if it kept none).
 
     Returns:
-        The writer's log directory.
+        The writer's log directory (in several processes, see :func:`rank_target`: the
+        ranks that do not write return it too).
 
     Raises:
         ValueError: If the tracker recorded no step, if ``histograms=True`` and it kept
@@ -166,7 +188,11 @@ def to_tensorboard(tracker: Tracker, log_dir_or_writer: str | os.PathLike | Summ
     if histograms and not kept:
         raise ValueError("to_tensorboard(histograms=True): this tracker kept no histograms; "
                          "build it with Tracker(model, histograms=True)")
-    writer, owned = open_writer(log_dir_or_writer)
+    target = rank_target(tracker, log_dir_or_writer)
+    if target is None:
+        _summary_writer_class()  # the same ImportError on every rank
+        return _logdir(log_dir_or_writer)
+    writer, owned = open_writer(target)
     try:
         writer.add_text(f"{PREFIX}/layers", layers_table(records), global_step=records[0]["step"])
         write_records(writer, records)
@@ -177,3 +203,56 @@ def to_tensorboard(tracker: Tracker, log_dir_or_writer: str | os.PathLike | Summ
     finally:
         if owned:
             writer.close()
+
+
+class LiveWriter:
+    """A :attr:`Tracker.listeners` entry that writes each recorded step as it closes:
+    what ``Tracker(model, tensorboard=log_dir_or_writer)`` installs.
+
+    The scalars and (if the tracker keeps them) the step's histograms are written and
+    flushed at each recorded step, so that the event files are complete while training
+    runs. A writer opened from a folder is closed by :meth:`close` (the tracker's
+    ``remove()``) and opened again, on a new event file, if the tracker records again.
+
+    Attributes:
+        writer: The ``SummaryWriter`` (``None`` while closed, and on the ranks that do
+            not write, see :func:`rank_target`).
+
+    Raises:
+        ImportError: At construction, if tensorboard is not installed (names the extra).
+    """
+
+    def __init__(self, tracker: Tracker, log_dir_or_writer: str | os.PathLike | SummaryWriter) -> None:
+        self._tracker = weakref.ref(tracker)
+        self._target = rank_target(tracker, log_dir_or_writer)
+        self.writer: SummaryWriter | None = None
+        self._owned, self._texted = False, False
+        if self._target is None:
+            _summary_writer_class()
+        else:
+            self.writer, self._owned = open_writer(self._target)
+
+    def __call__(self, records: list[dict[str, Any]]) -> None:
+        if self._target is None or not records:
+            return
+        if self.writer is None:
+            self.writer, self._owned = open_writer(self._target)
+        elif not self._owned:
+            open_writer(self.writer)  # ValueError if the caller closed it meanwhile
+        writer, step = self.writer, records[0]["step"]
+        if not self._texted:
+            writer.add_text(f"{PREFIX}/layers", layers_table(records), global_step=step)
+            self._texted = True
+        write_records(writer, records)
+        tracker = self._tracker()
+        if tracker is not None and tracker.histograms:
+            this = list(itertools.takewhile(lambda h: h["step"] == step,
+                                            reversed(tracker.histograms)))
+            write_histograms(writer, reversed(this))
+        writer.flush()
+
+    def close(self) -> None:
+        """Close the writer if it was opened here from a folder (a writer given stays open)."""
+        if self._owned and self.writer is not None:
+            self.writer.close()
+            self.writer = None

@@ -18,8 +18,12 @@ el diagnóstico.
 # único módulo ``nn.Sigmoid`` que se llama después de cada capa: el Tracker
 # empareja cada llamada con la ``nn.Linear`` que la precede. El bucle es el de
 # siempre, con SGD (tasa de aprendizaje 0,1) en minilotes de 64 dígitos; lo
-# único nuevo es ``gc.Tracker(model, every=5, optimizer=opt)``: cada
-# ``opt.step()`` cierra un paso y uno de cada cinco se registra.
+# único nuevo es ``gc.Tracker(model, every=5, optimizer=opt, tensorboard=writer)``:
+# cada ``opt.step()`` cierra un paso, uno de cada cinco se registra y sus
+# estadísticas por capa se escriben en TensorBoard en cuanto el paso se cierra,
+# en el mismo ``SummaryWriter`` en el que el bucle escribe su pérdida. (Con una
+# carpeta en lugar del ``writer``, el Tracker abre el suyo; y
+# ``tracker.to_tensorboard(carpeta)`` lo escribe todo de una vez, al final.)
 
 import math
 import tempfile
@@ -35,7 +39,6 @@ from torch.utils.tensorboard import SummaryWriter
 import gradcourse as gc
 from gradcourse import plots
 from gradcourse.diagnosis import Report
-from gradcourse.integrations.tensorboard import to_tensorboard
 
 plots.use_style()
 DEPTH, STEPS, SEEDS = 6, 100, 5
@@ -57,13 +60,13 @@ class Classifier(nn.Module):
 
 
 def train(seed, writer=None):
-    """Your own loop; the Tracker watches it, the writer gets your loss."""
+    """Your own loop; the Tracker watches it and writes to ``writer``, as does the loop."""
     torch.manual_seed(seed)
     model = Classifier(data.in_features, data.n_classes)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     batches = torch.Generator().manual_seed(seed)
     losses = []
-    with gc.Tracker(model, every=5, optimizer=opt) as tracker:
+    with gc.Tracker(model, every=5, optimizer=opt, tensorboard=writer) as tracker:
         for step in range(1, STEPS + 1):
             idx = torch.randint(0, len(data.X_train), (64,), generator=batches)
             opt.zero_grad()
@@ -78,8 +81,7 @@ def train(seed, writer=None):
 
 log_dir = tempfile.TemporaryDirectory(prefix="gradcourse-tb-")
 writer = SummaryWriter(log_dir.name)
-tracker, losses = train(0, writer)
-to_tensorboard(tracker, writer)  # gradcourse/<estadística>/layer_<k>, en los pasos del Tracker
+tracker, losses = train(0, writer)  # gradcourse/<estadística>/layer_<k>, en vivo
 writer.close()
 print(tracker)
 
@@ -124,6 +126,9 @@ ax.set(xlabel="paso de SGD", ylabel="pérdida de entrenamiento", ylim=(2.25, 2.5
 ax.legend(loc="upper right", ncol=2)
 plots.spanish_axes(ax)
 fig.tight_layout()
+fig.set_label("Pérdida de entrenamiento de la semilla 0 frente al paso de SGD, leída de los "
+              "ficheros de eventos de TensorBoard: se queda pegada a la línea punteada de "
+              f"ln 10 ≈ {plots.number(math.log(10), '.2f')} durante los {STEPS} pasos")
 
 # %%
 # El gradiente por capa, leído de TensorBoard
@@ -147,6 +152,10 @@ ax.set(yscale="log", xlabel="paso de SGD", ylabel="std de ∂L/∂z",
        title="std de ∂L/∂z por capa, leída de TensorBoard: la capa 1 la menor, la 6 la mayor")
 plots.spanish_axes(ax)
 fig.tight_layout()
+fig.set_label(f"Escala logarítmica: desviación típica de ∂L/∂z de cada una de las {DEPTH} capas "
+              "frente al paso de SGD, leída de TensorBoard, una curva con marcador propio y "
+              "rotulada por capa: la capa 1 queda abajo, la 6 arriba, separadas más de diez mil "
+              "veces durante todo el entrenamiento")
 
 # %%
 # El diagnóstico
@@ -163,7 +172,8 @@ print(report)
 # Conclusión
 # ----------
 #
-# Con tu propio módulo y tu propio bucle basta una línea para tener, en
+# Con tu propio módulo y tu propio bucle basta un argumento del Tracker,
+# ``tensorboard=``, para tener, en
 # TensorBoard, la desviación típica de :math:`\partial L/\partial z` de cada
 # capa junto a la pérdida. La pérdida solo dice que la red no aprende; las
 # curvas por capa dicen dónde: el gradiente desaparece hacia la entrada

@@ -131,6 +131,41 @@ class Deeper(Net):
             self.act1(self.fc1(x)))))))))
 
 
+class ConvNet(nn.Module):
+    """Convolutions (a unit is a channel: dead on every position of every rank's images)."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv1, self.relu = nn.Conv2d(1, 6, 3, padding=1), nn.ReLU()
+        self.conv2, self.tanh = nn.Conv2d(6, 8, 3), nn.Tanh()
+        self.head = nn.Linear(8 * 4 * 4, 5)
+        with torch.no_grad():
+            self.conv1.bias[:2] = -50.0  # two channels that never fire
+
+    def forward(self, x):
+        return self.head(self.tanh(self.conv2(self.relu(self.conv1(x)))).flatten(1))
+
+
+def conv_steps(tracked, X, y, steps=2):
+    """``steps`` SGD steps, the loss given as a float (as ``gradcourse.train`` does)."""
+    opt = torch.optim.SGD(tracked.parameters(), lr=0.1)
+    with gc.Tracker(tracked) as tracker:
+        for _ in range(steps):
+            opt.zero_grad()
+            loss = nn.functional.cross_entropy(tracked(X), y)
+            loss.backward()
+            tracker.before_step()
+            opt.step()
+            tracker.step(loss.item())
+    return tracker.history
+
+
+def conv_batch():
+    gen = torch.Generator().manual_seed(2)
+    return torch.randn(WORLD * LOCAL, 1, 6, 6, generator=gen), torch.randint(0, 5, (WORLD * LOCAL,), generator=gen)
+
+
 def ddp_rank(rank, world_size, log_dir):
     X, y = make_batch()
     rows = slice(rank * LOCAL, (rank + 1) * LOCAL)
@@ -158,6 +193,8 @@ def ddp_rank(rank, world_size, log_dir):
     if rank == 1:
         bad[3, 5] = math.nan
     out["nan"] = one_step(model, DistributedDataParallel(model), bad, yr)
+    Xc, yc = conv_batch()
+    out["conv"] = conv_steps(DistributedDataParallel(ConvNet()), Xc[rows], yc[rows])
     return out
 
 
@@ -169,6 +206,7 @@ def spawned(tmp_path_factory):
     ref = one_step(model, model, X, y)
     model = make_model()
     ref3 = one_step(model, model, X, y, steps=3)
+    ref3["conv"] = conv_steps(ConvNet(), *conv_batch())
     return ref, ref3, run(ddp_rank, WORLD, args=(str(log_dir),), timeout=180), log_dir
 
 
@@ -346,3 +384,10 @@ def test_global_needs_a_process_group():
         gc.Tracker(make_model(), pool="all")
     tracker = gc.Tracker(make_model())
     assert (tracker.pool_mode, tracker.rank, tracker.world_size) == ("local", 0, 1)
+
+
+def test_global_on_convolutions_with_float_losses(spawned):
+    _, ref3, ranks, _ = spawned
+    for r in ranks:
+        assert_single_process(r["conv"], ref3["conv"])
+    assert ref3["conv"][0]["dead_frac"] == pytest.approx(2 / 6)

@@ -23,6 +23,14 @@ computes anything; ``floor: +1 pass`` adds one float32 norm over each activation
 gradient, weight and weight gradient (four ``torch._foreach_norm`` calls). ``design:
 float32 sums`` is the Tracker with its float64 sums swapped for float32 ones, the design
 measured side by side and rejected (about 1e-7 relative instead of 1e-12).
+
+``--ddp WIDTHxBATCH`` measures instead the pooling across processes: the same MLP under
+``DistributedDataParallel`` (gloo, CPU, one thread per process, ``BATCH`` examples per
+rank), in a group of 1 process and then of 2, plain and with the Tracker (``pool="local"``
+and, in 2 processes, ``pool="global"``), in random order per block (the same order on
+every rank). It prints the time per step, the time spent in ``Tracker.pool`` per
+recorded step, and the ratios: global to local (what pooling adds to a step) and the
+Tracker's overhead in 2 processes against 1.
 """
 
 from __future__ import annotations
@@ -207,6 +215,77 @@ def bench(width: int, batch: int, threads: int, modes: dict, seconds: float,
     return times
 
 
+def ddp_worker(rank: int, world: int, width: int, batch: int, blocks: int,
+               steps: int) -> dict[str, list[float]]:
+    """One rank of ``--ddp``: per mode the time per step of each block, and ``pool <mode>``
+    the time in ``Tracker.pool`` per recorded step."""
+    from torch.nn.parallel import DistributedDataParallel
+
+    gen = torch.Generator().manual_seed(rank)
+    X = torch.randn(batch, width, generator=gen)
+    y = torch.randint(0, 10, (batch,), generator=gen)
+    pools = ("local", "global") if world > 1 else ("local",)
+    times: dict[str, list[float]] = {}
+    with contextlib.ExitStack() as stack:
+        runs = {}
+        for name in ("plain", *(f"tracker pool={p}" for p in pools)):
+            model, _ = make(width)
+            ddp = DistributedDataParallel(model)
+            opt = torch.optim.SGD(ddp.parameters(), lr=0.01)
+            if name != "plain":
+                tracker = stack.enter_context(gc.Tracker(ddp, optimizer=opt, pool=name[13:]))
+                spent = times[f"pool {name}"] = []
+
+                def timed(sums, peaks, pool=tracker.pool, spent=spent):
+                    start = time.perf_counter()
+                    out = pool(sums, peaks)
+                    spent.append(time.perf_counter() - start)
+                    return out
+
+                tracker.pool = timed
+            runs[name] = (ddp, opt)
+            run_steps(ddp, opt, X, y, 2, contextlib.nullcontext)  # warm-up
+        for key in [k for k in times if k.startswith("pool")]:
+            times[key].clear()
+        times.update({name: [] for name in runs})
+        rng = random.Random(0)  # the same order on every rank: their collectives meet
+        for _ in range(blocks):
+            order = list(runs)
+            rng.shuffle(order)
+            for name in order:
+                times[name].append(run_steps(*runs[name], X, y, steps, contextlib.nullcontext))
+    return times
+
+
+def bench_ddp(width: int, batch: int, blocks: int, steps: int) -> None:
+    """``--ddp``: 1 process, then 2, and the ratios side by side (rank 0's times)."""
+    from _ddp import run
+
+    res = {world: run(ddp_worker, world, args=(width, batch, blocks, steps), timeout=600)[0]
+           for world in (1, 2)}
+
+    def ratio(world, a, b):
+        rs = [x / y for x, y in zip(res[world][a], res[world][b], strict=True)]
+        q1, med, q3 = statistics.quantiles(rs, n=4)
+        return f"{med:.3f} [{q1:.2f}-{q3:.2f}]"
+
+    print(f"\nDDP (gloo, CPU, 1 thread per process), width {width}, batch {batch} per rank, "
+          f"{blocks} blocks of {steps} steps")
+    print(f"{'processes':9s} {'mode':22s} {'ms/step':>8s} {'pool ms/step':>13s}")
+    for world, times in res.items():
+        for name in [k for k in times if not k.startswith("pool")]:
+            pool = times.get(f"pool {name}")
+            cell = f"{1e3 * statistics.median(pool):13.3f}" if pool else f"{'':13s}"
+            print(f"{world:9d} {name:22s} {1e3 * statistics.median(times[name]):8.2f} {cell}")
+    print("ratios, median [quartiles] over blocks:")
+    print(f"  2 processes, tracker pool=global / pool=local:  "
+          f"{ratio(2, 'tracker pool=global', 'tracker pool=local')}")
+    print(f"  tracker / plain, 1 process (pool=local):        "
+          f"{ratio(1, 'tracker pool=local', 'plain')}")
+    print(f"  tracker / plain, 2 processes (pool=global):     "
+          f"{ratio(2, 'tracker pool=global', 'plain')}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--configs", default="64x32x1,256x128x1,1024x128x1,256x128x2",
@@ -215,7 +294,14 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=3, help="training steps per block")
     parser.add_argument("--baseline", default=None, help="git revision to compare with")
     parser.add_argument("--modes", default="plain,tracker,floor: hooks only")
+    parser.add_argument("--ddp", default=None, metavar="WIDTHxBATCH",
+                        help="measure the pooling across 1 and 2 processes instead")
+    parser.add_argument("--blocks", type=int, default=20, help="blocks per mode with --ddp")
     args = parser.parse_args()
+    if args.ddp:
+        width, batch = map(int, args.ddp.split("x"))
+        bench_ddp(width, batch, args.blocks, args.steps)
+        return
     warnings.filterwarnings("ignore", message="Anomaly Detection has been enabled")
     names = [m.strip() for m in args.modes.split(",")]
     modes = {name: (*MODES[name], gc) for name in names}

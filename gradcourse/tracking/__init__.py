@@ -92,7 +92,9 @@ Use it with :func:`gradcourse.train` (``callbacks=[tracker]``) or in your own lo
 or pass ``optimizer=opt`` and the tracker hooks ``opt.step()`` itself (then do not call
 ``before_step``/``step``). For a live view, append a callable to
 :attr:`Tracker.listeners`: it gets each recorded step's records as the step closes.
-:meth:`Tracker.pool` is where statistics of several processes would be pooled.
+``tensorboard=log_dir`` installs such a writer (:mod:`gradcourse.integrations.tensorboard`).
+Under ``torch.distributed`` (DDP) ``pool="global"``, the default in a group of several
+processes, pools every statistic across the ranks (:mod:`~gradcourse.tracking.distributed`).
 
 The package reads top-down, data flowing one way: :mod:`~gradcourse.tracking.tracker`
 (the public class; it holds the parts below and inherits none),
@@ -103,7 +105,8 @@ The package reads top-down, data flowing one way: :mod:`~gradcourse.tracking.tra
 :mod:`~gradcourse.tracking.weights` (weight, gradient and update rows),
 :mod:`~gradcourse.tracking.reduce` and :mod:`~gradcourse.tracking.blocks` (the batched
 kernels), :mod:`~gradcourse.tracking.records` (each statistic defined once, the step log)
-and :mod:`~gradcourse.tracking.nonfinite` (where a NaN/Inf came from).
+:mod:`~gradcourse.tracking.nonfinite` (where a NaN/Inf came from) and
+:mod:`~gradcourse.tracking.distributed` (pooling across ranks).
 """
 
 from __future__ import annotations

@@ -39,6 +39,9 @@ class NonFinite:
             (in the backward pass, ``"output"`` is the gradient arriving at the layer's
             output and ``"weight"`` its weight gradient); ``"loss"`` for the loss.
         name: Module name of the layer's Linear/Conv (or of the untracked module).
+        rank: In several processes (``torch.distributed``), the rank whose examples or
+            loss held it (the lowest, if several); ``None`` in one process and for what
+            every rank shares (the weights and their gradients under DDP).
     """
 
     step: int
@@ -46,10 +49,16 @@ class NonFinite:
     layer: int | None
     source: str
     name: str = ""
+    rank: int | None = None
 
     def describe(self, lang: str = "en") -> str:
         """A one-line message in English (``"en"``) or Spanish (``"es"``)."""
-        es = lang == "es"
+        text = self._describe(lang == "es")
+        if self.rank is None:
+            return text
+        return text + (f" (proceso de rango {self.rank})" if lang == "es" else f" (rank {self.rank})")
+
+    def _describe(self, es: bool) -> str:
         if self.phase == "loss":
             return (f"paso {self.step}: la pérdida no es finita (todos los valores de la pasada "
                     "hacia delante lo eran)" if es else

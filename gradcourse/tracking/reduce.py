@@ -102,7 +102,7 @@ class Reducer:
                                 part))
         return program
 
-    def _exact(self, values: np.ndarray, C: int) -> None:
+    def _exact(self, values: np.ndarray, C: int, exact: bool = True) -> None:
         """Recompute, in place in ``values``, the rows of raw blocks whose sums cancelled;
         those whose tensor is gone or changed go to :attr:`unmeasured`. Only blocks on
         their first step, or all of them if a raw column cancels, are looked at."""
@@ -119,7 +119,7 @@ class Reducer:
             block.new = False
             for r in rows:
                 t, version = block.held[r] if block.held is not None else (None, None)
-                if t is None or t._version != version:
+                if t is None or t._version != version or not exact:
                     self.unmeasured.append(block.layout.rows[r])
                 else:
                     redo.append((c0 + r, t))
@@ -162,12 +162,14 @@ class Reducer:
 
     @torch.no_grad()
     def close(self, pool: Callable[[Tensor, list[Tensor]], tuple[Tensor, list[Tensor]]],
-              extra: Tensor | None = None) -> tuple[np.ndarray, Plan, list[float]]:
+              extra: Tensor | None = None, exact: bool = True) -> tuple[np.ndarray, Plan, list[float]]:
         """The open step's values, float64 on the host (the one sync), and how to read them.
 
-        ``pool(sums, peaks)`` gets the float64 sums ``(5, C)`` (see :class:`Plan`) and the
-        per-unit maxima, and returns them pooled (identity in one process). ``extra``
-        (the loss) is read back in the same sync, as the third result.
+        ``pool(sums, peaks)`` gets the float64 sums ``(5, C)`` (see :class:`Plan`; their
+        columns are :attr:`last_columns` by then) and the per-unit maxima, and returns them
+        pooled (identity in one process). ``extra`` (the loss) is read back in the same
+        sync, as the third result. ``exact=False`` (pooled sums, whose tensors are on other
+        processes too): a raw row whose sums cancelled is unmeasured, not recomputed.
         """
         extras = [] if extra is None else [extra.detach().reshape(-1)]
         if self.empty:
@@ -177,14 +179,19 @@ class Reducer:
         sums = (torch.cat([b.acc.to(device) for b in self._used], dim=1) if self._used
                 else torch.zeros(5, 0, dtype=torch.float64, device=device))  # (5, C)
         peak_keys = list(self._peaks)
-        sums, peaks = pool(sums, [self._peaks[k] for k in peak_keys])
+        self.last_columns = tuple(key for b in self._used for key in b.layout.rows)
+        try:
+            sums, peaks = pool(sums, [self._peaks[k] for k in peak_keys])
+        except BaseException:
+            self.start()  # a refused step leaves nothing half-open
+            raise
         parts = [sums.reshape(-1)] + [(p > 0).sum(1).to(device) for p in peaks]
         parts += [t.reshape(-1).to(device) for _, _, h, mm in self._hists for t in (h, *mm)]
         parts += [t.to(device=device, dtype=torch.float64) for t in extras]
         host = torch.cat(parts).cpu().numpy() if len(parts) > 1 else sums.reshape(-1).cpu().numpy()
         cut = host.size - sum(t.numel() for t in extras)
         values, tail = host[:cut].copy(), host[cut:].tolist()
-        self._exact(values, sums.shape[1])
+        self._exact(values, sums.shape[1], exact)
         plan_key = (tuple(id(b) for b in self._used), tuple(peak_keys),
                     tuple((i, what, h.numel()) for i, what, h, _ in self._hists))
         plan = self._plans.get(plan_key)

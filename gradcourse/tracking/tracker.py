@@ -8,9 +8,10 @@ keeps the floats and builds the records. The Tracker holds one of each; it inher
 from __future__ import annotations
 
 import math
+import os
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -18,12 +19,16 @@ from torch import Tensor, nn
 
 from ..training import Callback, History
 from . import lifecycle
+from .distributed import GlobalPool, dist_info, resolve_pool
 from .hooks import Recorder
 from .layers import TrackedLayer, find_layers, preview, untracked
 from .nonfinite import NonFinite, locate
 from .records import Meta, StepLog, examples, histogram_records, layer_values
 from .reduce import Reducer
 from .weights import WeightRows
+
+if TYPE_CHECKING:
+    from torch.utils.tensorboard import SummaryWriter
 
 __all__ = ["Tracker"]
 
@@ -47,6 +52,19 @@ class Tracker(Callback):
             captured tensor (about 40 bytes per layer and family, 0.3-0.4 kB for a 2-layer
             MLP) until :attr:`history` is read, and then as one dict per layer (about 1 kB
             each).
+        pool: Across the ranks of a ``torch.distributed`` group (DDP): ``"global"`` pools
+            every statistic, so that each rank's records are those of one process on the
+            concatenated batch (:mod:`~gradcourse.tracking.distributed`: two collectives
+            per recorded step; equal local batches of a mean-reduced loss); ``"local"``
+            keeps each rank's own. Default: ``"global"`` in a group of several processes.
+        tensorboard: A log folder or an open ``SummaryWriter``: each recorded step is
+            written there as it closes (:meth:`to_tensorboard`'s tags; needs the
+            ``tensorboard`` extra). A folder's writer is closed by :meth:`remove`.
+
+    Several processes: under ``pool="global"`` every rank holds the same records, so write
+    reports and print :func:`gradcourse.diagnose`'s verdicts on rank 0 only (``if
+    tracker.rank == 0:``); the TensorBoard writing does so itself, and under ``"local"``
+    each rank writes to ``<folder>/rank_<r>``.
 
     What other code can rely on: a statistic that was not measured is ``None`` in the
     records (never 0, never a stale value); :attr:`untracked` says which modules with
@@ -71,11 +89,16 @@ class Tracker(Callback):
         captured_bytes: Bytes the hooks held at once in the latest recorded step.
         listeners: Callables ``fn(records)`` called with each recorded step's records
             (one dict per layer) when the step closes, e.g. a live TensorBoard writer.
+        rank, world_size: This process's place in its ``torch.distributed`` group (0, 1
+            without one); ``pool_mode`` is ``"global"`` or ``"local"``.
+        tensorboard: The live writer (``tensorboard=``; its ``writer`` is the
+            ``SummaryWriter``), or ``None``.
     """
 
     def __init__(self, model: nn.Module, every: int = 1, histograms: bool | int = False,
                  optimizer: torch.optim.Optimizer | None = None, update_ratio: bool = True,
-                 weights: bool = True, keep: int | None = None) -> None:
+                 weights: bool = True, keep: int | None = None, pool: str | None = None,
+                 tensorboard: str | os.PathLike | SummaryWriter | None = None) -> None:
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
             raise ValueError(f"every must be an int >= 1, got {every!r}")
         if not isinstance(histograms, bool) and (not isinstance(histograms, int) or histograms < 1):
@@ -105,6 +128,14 @@ class Tracker(Callback):
         self._auto = False
         self._untracked: tuple[Any, dict[str, str]] | None = None
         self._called: set[nn.Module] | None = None
+        self.pool_mode = resolve_pool(pool)
+        self.rank, self.world_size = dist_info()
+        self._global = GlobalPool() if self.pool_mode == "global" and self.world_size > 1 else None
+        self.tensorboard = None
+        if tensorboard is not None:
+            from ..integrations.tensorboard import LiveWriter  # ImportError naming the extra
+            self.tensorboard = LiveWriter(self, tensorboard)
+            self.listeners.append(self.tensorboard)
         self._reset_step()
 
     # -- attaching ----------------------------------------------------------------------
@@ -146,6 +177,8 @@ class Tracker(Callback):
             self._finalizer = None
         self._reducer.start()
         self._reset_step()
+        if self.tensorboard is not None:
+            self.tensorboard.close()  # a writer it opened; a new file if it attaches again
 
     detach = remove  #: Alias of :meth:`remove` (not :meth:`torch.Tensor.detach`).
 
@@ -240,24 +273,13 @@ class Tracker(Callback):
         self._reset_step()
 
     def pool(self, sums: Tensor, peaks: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
-        """Where the statistics of several processes would be pooled; identity here.
-
-        Args:
-            sums: Float64 ``(5, C)``, one column per captured row (its ``(family, layer)``
-                in :attr:`plan_columns`): count ``n``, sum ``S``, sum of squares ``Q``
-                about the shift, saturated count, shift ``c``.
-            peaks: Per group of ReLU-family layers, ``(layers, units)``: each unit's best
-                activation over examples and positions.
-
-        Returns:
-            The pooled ``(sums, peaks)``. Across ranks (DDP): for the columns of the
-            families ``"x"``, ``"a"``, ``"g"`` (each rank's own data), re-centre on rank
-            0's shift, :math:`Q' = Q + 2 (c - c_0)(S - n c) + n (c - c_0)^2` with
-            ``c`` set to ``c_0``, then all-reduce rows 0-3 with a sum; all-reduce ``peaks``
-            with a max. The weight families (``"w"``, ``"gw"``, ``"u"``) are the same on
-            every rank and are left as they are.
-        """
-        return sums, peaks
+        """Pool a step's float64 sums ``(5, C)`` (count, sum, sum of squares about the
+        shift, saturated count, shift; columns: :attr:`plan_columns`) and per-unit peaks
+        across ranks under ``pool="global"`` (:mod:`~gradcourse.tracking.distributed`);
+        identity otherwise. Returns the pooled ``(sums, peaks)``."""
+        if self._global is None:
+            return sums, peaks
+        return self._global(sums, peaks, self.plan_columns, len(self.layers), *self._closing)
 
     @property
     def plan_columns(self) -> tuple[tuple[str, int], ...]:
@@ -274,8 +296,10 @@ class Tracker(Callback):
                           "statistics are None")
         if self._reducer.empty and not rec.passes:
             return
+        loss_t = loss if isinstance(loss, Tensor) or loss is None else torch.tensor(float(loss))
+        self._closing = (loss_t, number)
         values, plan, tail = self._reducer.close(
-            self.pool, loss if isinstance(loss, Tensor) else None)
+            self.pool, loss if isinstance(loss, Tensor) else None, exact=self._global is None)
         if self._reducer.unmeasured:
             meta = Meta(meta.update, meta.stale | frozenset(self._reducer.unmeasured))
             rec.warn_once("cancel", "Tracker: the values of "
@@ -289,6 +313,8 @@ class Tracker(Callback):
         self.examples = examples(values, plan)
         if self.bins:
             self._keep_histograms(number, values, plan)
+        if self._global is not None and self._global.bad_loss:
+            loss_value = math.nan  # another rank's loss
         loss_bad = loss_value is not None and not math.isfinite(float(loss_value))
         if self.nonfinite is None and (loss_bad or not np.isfinite(values).all()):
             vals = layer_values(values, plan, meta, layers)
@@ -296,7 +322,9 @@ class Tracker(Callback):
                          if r == "no activation after it"), "")
             found = locate(self.model, layers, vals, loss_value, rec.output,
                            rec.output_grad, head)
-            self.nonfinite = None if found is None else NonFinite(number, *found)
+            rank = (None if found is None or self.world_size == 1 else self.rank
+                    if self._global is None else self._global.rank_of(*found[:3]))
+            self.nonfinite = None if found is None else NonFinite(number, *found, rank=rank)
         if self.listeners:
             records = self._log.last()
             for listener in list(self.listeners):
@@ -323,6 +351,17 @@ class Tracker(Callback):
     def summary(self) -> list[dict[str, Any]]:
         """The records of the latest recorded step, one dict per layer (layer 1 first)."""
         return [dict(r) for r in self._log.last()]
+
+    def to_tensorboard(self, log_dir_or_writer: str | os.PathLike | SummaryWriter,
+                       histograms: bool | None = None) -> str:
+        """Write every recorded step to TensorBoard (needs the ``tensorboard`` extra).
+
+        Tags ``gradcourse/<stat>/layer_<k>``, float64, at the tracker's step numbers; see
+        :func:`gradcourse.integrations.tensorboard.to_tensorboard` for the arguments, the
+        histograms and the errors. Returns the log directory.
+        """
+        from ..integrations.tensorboard import to_tensorboard
+        return to_tensorboard(self, log_dir_or_writer, histograms)
 
     def to_frame(self):
         """:attr:`history` as a pandas ``DataFrame`` (needs pandas)."""

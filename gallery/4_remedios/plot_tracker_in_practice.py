@@ -122,7 +122,7 @@ ax.plot([p.step for p in loss_points], [p.value for p in loss_points],
         color=plots.color("vanishing"), label="pérdida (semilla 0)")
 ax.axhline(math.log(10), color="0.4", ls=":", label="ln 10 (azar)")
 ax.set(xlabel="paso de SGD", ylabel="pérdida de entrenamiento", ylim=(2.25, 2.5),
-       title="La pérdida leída de TensorBoard se queda en ln 10 durante 100 pasos")
+       title="Pérdida leída de TensorBoard")
 ax.legend(loc="upper right", ncol=2)
 plots.spanish_axes(ax)
 fig.tight_layout()
@@ -140,16 +140,16 @@ fig.set_label("Pérdida de entrenamiento de la semilla 0 frente al paso de SGD, 
 # capa 1, y la distancia se mantiene durante todo el entrenamiento.
 
 fig, ax = plt.subplots(figsize=(plots.FIG_WIDTH, 3.6))
-colors = [plt.get_cmap("cividis")(v) for v in np.linspace(0.0, 0.9, DEPTH)]
+colors = [plt.get_cmap("cividis")(v) for v in np.linspace(0.0, 0.75, DEPTH)]
 markers = ["o", "s", "^", "v", "D", "P"]
 for k in range(1, DEPTH + 1):
     steps, values = series(f"gradcourse/grad_std/layer_{k}")
     ax.plot(steps, values, color=colors[k - 1], marker=markers[k - 1], markersize=3)
     ax.annotate(f"capa {k}", (steps[-1], values[-1]), xytext=(6, 0),
-                textcoords="offset points", va="center", fontsize=8, color=colors[k - 1])
+                textcoords="offset points", va="center", color=colors[k - 1])
 ax.set(yscale="log", xlabel="paso de SGD", ylabel="std de ∂L/∂z",
-       xlim=(0, STEPS * 1.12),
-       title="std de ∂L/∂z por capa, leída de TensorBoard: la capa 1 la menor, la 6 la mayor")
+       xlim=(0, STEPS * 1.25),
+       title="std de ∂L/∂z por capa, leída de TensorBoard")
 plots.spanish_axes(ax)
 fig.tight_layout()
 fig.set_label(f"Escala logarítmica: desviación típica de ∂L/∂z de cada una de las {DEPTH} capas "

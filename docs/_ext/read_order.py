@@ -7,6 +7,10 @@ into the last chunk and ran one after another in one process while the others ha
 finished. ``env-before-read-docs`` lets an extension reorder the pages before the
 chunks are cut: the executed pages are dealt out, the largest first, to the chunk
 with the least code so far, and the other pages fill the remaining places.
+
+Before the chunks fork, the main process also creates myst-nb's jupyter-cache
+database: on a cold build every reader would otherwise create its tables at once
+(sqlite: "table settings already exists").
 """
 
 from __future__ import annotations
@@ -49,6 +53,16 @@ def _spread(app, env, docnames: list[str]) -> None:
     docnames[:] = [d for chunk in chunks for d in chunk]
 
 
+def _create_cache(app, env, docnames: list[str]) -> None:
+    config = getattr(env, "mystnb_config", None)
+    if config is None or config.execution_mode != "cache" or not config.execution_cache_path:
+        return
+    from jupyter_cache import get_cache
+
+    get_cache(config.execution_cache_path).db  # creates the tables, once  # noqa: B018
+
+
 def setup(app):
+    app.connect("env-before-read-docs", _create_cache)
     app.connect("env-before-read-docs", _spread)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

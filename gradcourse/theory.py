@@ -311,6 +311,11 @@ def _verified(activation: str, sigma_w2: float, sigma_b2: float, act_kwargs: dic
 
 
 def depth_scale(activation: str, sigma_w2: float, sigma_b2: float = 0.0, **act_kwargs) -> float:
-    r""":math:`\xi = -1/\ln\chi_1`: layers over which gradients change by a factor :math:`e`."""
+    r""":math:`\xi = 1/|\ln\chi_1|`: layers over which gradients change by a factor :math:`e`.
+
+    Schoenholz et al. (2017): positive on both sides of the edge of chaos (gradients
+    shrink by :math:`e` every :math:`\xi` layers where :math:`\chi_1 < 1`, grow where
+    :math:`\chi_1 > 1`); infinite at :math:`\chi_1 = 1`.
+    """
     c = chi1(activation, sigma_w2, sigma_b2, **act_kwargs)
-    return math.inf if c == 1.0 else -1.0 / math.log(c)
+    return math.inf if c == 1.0 else 1.0 / abs(math.log(c))

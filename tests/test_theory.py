@@ -29,7 +29,9 @@ def test_critical_sigma_w2():
     assert theory.chi1("tanh", s, 0.3) == pytest.approx(1.0, abs=1e-6)
     assert math.isinf(theory.depth_scale("tanh", 1.0, 0.0)) or theory.depth_scale(
         "tanh", 1.0, 0.0) > 1e6
-    assert theory.depth_scale("tanh", 0.5, 0.0) == pytest.approx(-1 / math.log(0.5))
+    assert theory.depth_scale("tanh", 0.5, 0.0) == pytest.approx(1 / abs(math.log(0.5)))
+    chaotic = theory.chi1("tanh", 16.0)  # lesson 6's net: chi_1 > 1, xi still positive
+    assert chaotic > 1 and theory.depth_scale("tanh", 16.0) == pytest.approx(1 / math.log(chaotic))
 
 
 def test_fixed_point_solves_the_length_map():

@@ -170,8 +170,7 @@ fig.tight_layout()
 #
 # la *escala de profundidad* de Schoenholz et al. (2017): el número de capas
 # en el que la varianza del gradiente cambia un factor :math:`e`
-# (:func:`gradcourse.theory.depth_scale`, que da :math:`-1/\ln\chi_1`, con
-# signo negativo en la fase caótica). Una red mucho más profunda que
+# (:func:`gradcourse.theory.depth_scale`). Una red mucho más profunda que
 # :math:`\xi` ya no transmite el gradiente de forma útil: lo apaga o lo hace
 # explotar. Solo en el borde del caos, donde :math:`\chi_1 = 1`, :math:`\xi`
 # diverge. Comparamos la :math:`\xi` medida (la del factor medido de arriba)
@@ -191,7 +190,7 @@ def xi(chi):
 lesson06 = gc.over_seeds(lambda seed: {"chi": measured_chi(4.0, 0.0, seed)},
                          seeds=SEEDS)
 chi06, chi06_theory = lesson06.median("chi"), theory.chi1("tanh", 16.0)
-xi06_theory = abs(theory.depth_scale("tanh", 16.0))
+xi06_theory = theory.depth_scale("tanh", 16.0)
 print(f"lección 06 (σ_w² = 16): χ₁ medido {plots.number(chi06, '.2f')}, teórico "
       f"{plots.number(chi06_theory, '.2f')}; ξ medida {plots.number(xi(chi06), '.2f')} "
       f"capas, teórica {plots.number(xi06_theory, '.2f')}")
@@ -208,7 +207,7 @@ fig.set_label(
     "con escala 4 y una escala de profundidad de algo más de una capa.")
 for b, (ls, marker) in ROWS.items():
     row = list(SIGMA_B).index(b)
-    theory_xi = [abs(theory.depth_scale("tanh", w**2, b**2)) for w in w_dense]
+    theory_xi = [theory.depth_scale("tanh", w**2, b**2) for w in w_dense]
     line, = ax.plot(w_dense, theory_xi, ls=ls, color="k", lw=1.2,
                     label=f"teoría, σ_b = {plots.number(b, 'g')}")
     ax.plot(SIGMA_W, xi(chi_measured[row]), marker, color=plots.color("tanh"),

@@ -53,6 +53,7 @@ import torch
 from torch import nn
 
 import gradcourse as gc
+from gradcourse.tracking.blocks import SplitBlock
 
 LOSS = nn.CrossEntropyLoss()
 
@@ -137,11 +138,27 @@ def _float32_run(block, tensors, reducer):
     if block.step != reducer._step:
         block.step = reducer._step
         reducer._used.append(block)
-    if not hasattr(block, "x32"):
-        block.x32 = torch.empty(block.d.shape)
-    x = block.x32
-    torch._foreach_copy_([r.view(t.shape) for r, t in zip(x.unbind(), tensors, strict=True)],
-                         tensors)
+    if isinstance(block, SplitBlock):  # one long tensor: its k sub-rows are acc's columns
+        if not hasattr(block, "x32"):
+            block.x32 = torch.empty(block.k, block.layout.n)
+        x = block.x32
+        x.copy_(tensors[0].reshape(block.k, -1))
+    else:
+        if not hasattr(block, "x32"):
+            block.x32 = torch.empty(block.d.shape)
+        x = block.x32
+        torch._foreach_copy_([r.view(t.shape) for r, t in zip(x.unbind(), tensors,
+                                                               strict=True)], tensors)
+    if isinstance(block, SplitBlock):
+        k = block.k
+        if block.zone is not None:
+            centre, half, _ = block.zone
+            v = x - centre if centre else x
+            block.acc[3, :k].copy_(torch.nn.functional.hardshrink(v, half).abs_().ceil_().sum(1))
+        block.acc[1, :k].copy_(x.sum(1))
+        block.acc[2, :k].copy_(torch.linalg.vector_norm(x, dim=1) ** 2)
+        block.acc[4, :k].zero_()
+        return
     for r0, r1, centre, half, _, count in block.sat:
         v = x[r0:r1] - centre if centre else x[r0:r1]
         count.copy_(torch.nn.functional.hardshrink(v, half).abs_().ceil_().sum(1))

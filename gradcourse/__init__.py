@@ -6,6 +6,7 @@ plots. Importing it changes no global state (threads, seeds, plot styles).
 """
 
 from . import activations, data, diagnosis, experiments, initializers, models, theory, tracking, training
+from ._language import get_language, set_language
 from .data import Dataset, digits, spirals
 from .diagnosis import diagnose
 from .experiments import Seeds, layer_stats, over_seeds
@@ -27,11 +28,13 @@ __all__ = [
     "diagnosis",
     "digits",
     "experiments",
+    "get_language",
     "initialize_",
     "initializers",
     "layer_stats",
     "models",
     "over_seeds",
+    "set_language",
     "spirals",
     "theory",
     "tracking",

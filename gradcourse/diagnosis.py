@@ -56,6 +56,7 @@ from typing import Any
 from torch import Tensor, nn
 
 from ._coverage import DEAD_MIN_BATCH, missing, unmeasured, untracked_modules
+from ._language import resolve
 from ._verdict_text import TEXT as _TEXT
 from .experiments import probe
 from .tracking import NonFinite, Tracker
@@ -197,7 +198,7 @@ class Report:
 
     @classmethod
     def from_records(cls, records: list[dict[str, Any]], nonfinite: NonFinite | None = None,
-                     lang: str = "es", kinds: dict[int, str] | None = None,
+                     lang: str | None = None, kinds: dict[int, str] | None = None,
                      batch_size: int | None = None, untracked: dict[str, str] | None = None,
                      recurrent: dict[str, str] | None = None) -> Report:
         """Verdicts from one step's per-layer records (as :meth:`Tracker.summary` gives).
@@ -211,7 +212,7 @@ class Report:
                 ``None`` but a record is flagged ``nonfinite_forward``/``_backward``, the
                 event is read from the flags (the first forward layer, else the last
                 backward one).
-            lang: ``"es"`` or ``"en"``.
+            lang: ``"es"`` or ``"en"``; ``None``: :func:`gradcourse.get_language`.
             kinds: Layer index -> activation kind; default: each record's ``act_kind``.
                 ``"dead"`` only fires for ``"relu"`` (ReLU/ReLU6, the activations with a
                 zero gradient when off).
@@ -222,8 +223,7 @@ class Report:
             recurrent: Those of them that are recurrent, name -> class name (``"LSTM"``):
                 the gradient through them is not measured, an ``"unmeasured"`` verdict.
         """
-        if lang not in _TEXT:
-            raise ValueError(f"lang must be 'es' or 'en', got {lang!r}")
+        lang = resolve(lang)
         nonfinite = nonfinite or _from_flags(records)
         found: list[tuple[str, int | None, float, float, str]] = []
         if nonfinite is not None:
@@ -255,7 +255,7 @@ class Report:
         return cls(verdicts, [dict(r) for r in records], lang, dict(untracked or {}))
 
     @classmethod
-    def from_tracker(cls, tracker: Tracker, lang: str = "es") -> Report:
+    def from_tracker(cls, tracker: Tracker, lang: str | None = None) -> Report:
         """Verdicts on the latest recorded step of ``tracker``."""
         records = tracker.summary()
         nonfinite = tracker.nonfinite
@@ -308,7 +308,7 @@ def _flow_verdicts(records: list[dict[str, Any]]) -> list[tuple[str, int | None,
     return out
 
 
-def diagnose_history(history: list[dict[str, Any]], lang: str = "es",
+def diagnose_history(history: list[dict[str, Any]], lang: str | None = None,
                      batch_size: int | None = None,
                      untracked: dict[str, str] | None = None) -> Report:
     """Verdicts on the last step of a :attr:`Tracker.history` (a list of per-layer records).
@@ -326,7 +326,7 @@ def diagnose_history(history: list[dict[str, Any]], lang: str = "es",
 
 def diagnose(model: nn.Module, X: Tensor, y: Tensor,
              loss_fn: Callable[[Tensor, Tensor], Tensor] | None = None,
-             lang: str = "es") -> Report:
+             lang: str | None = None) -> Report:
     """Run one forward/backward pass of ``model`` on ``(X, y)`` and judge its gradients.
 
     The model keeps its mode (train/eval), its parameters and buffers; gradients already
@@ -339,7 +339,8 @@ def diagnose(model: nn.Module, X: Tensor, y: Tensor,
         y: Targets for ``loss_fn`` (class indices for the default cross-entropy, which
             takes ``(B, C)`` logits; give ``loss_fn`` for ``(B, T, V)`` ones).
         loss_fn: Default ``nn.CrossEntropyLoss()``. Must return a scalar.
-        lang: ``"es"`` (default) or ``"en"``.
+        lang: ``"es"`` or ``"en"``; ``None`` (default): :func:`gradcourse.get_language`
+            (``"es"`` unless ``GRADCOURSE_LANG`` or :func:`gradcourse.set_language` say otherwise).
 
     Example:
         >>> import gradcourse as gc
@@ -348,8 +349,7 @@ def diagnose(model: nn.Module, X: Tensor, y: Tensor,
         ...             data.X_train[:256], data.y_train[:256]).healthy
         True
     """
-    if lang not in _TEXT:
-        raise ValueError(f"lang must be 'es' or 'en', got {lang!r}")
+    lang = resolve(lang)
     tracker = probe(model, X, y, loss_fn, what="diagnose", update_ratio=False)
     examples = tracker.examples  # per unit: the batch, times T for (B, T, C) in a sequence model
     if examples is not None and examples < DEAD_MIN_BATCH:

@@ -13,7 +13,9 @@ changes the global ``rcParams``, when a page or a script asks for it. Figures ge
 an opaque white background so they stay readable on a dark page theme, and the
 colours come from the Okabe-Ito palette (distinguishable with the common
 colour-vision deficiencies) or, for one curve per layer, the ``cividis``
-colormap. Labels are in Spanish by default; pass ``lang="en"`` for English.
+colormap. Labels and numbers follow :func:`gradcourse.get_language` (Spanish unless
+``GRADCOURSE_LANG`` or :func:`gradcourse.set_language` say English); ``lang="en"`` or
+``lang="es"`` chooses for one call.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import Formatter, MaxNLocator
 
 from . import activations
+from ._language import resolve
 
 __all__ = [
     "COLORS", "FIG_WIDTH", "MIN_FONT_PT", "OKABE_ITO", "activation_functions", "band", "color", "grad_profile",
@@ -94,12 +97,11 @@ _DECIMAL = {"es": ",", "en": "."}
 _THOUSANDS = {"es": "\u202f", "en": ","}
 
 
-def _check_lang(lang: str) -> None:
-    if lang not in _DECIMAL:
-        raise ValueError(f"lang must be one of {sorted(_DECIMAL)}, got {lang!r}")
+def _check_lang(lang: str | None) -> str:
+    return resolve(lang)  # None: gradcourse.get_language()
 
 
-def number(value: float, spec: str = "", lang: str = "es") -> str:
+def number(value: float, spec: str = "", lang: str | None = None) -> str:
     """A number as the course's prose writes it: decimal comma, 1,2 · 10⁻⁹, 12 000.
 
     ``spec`` is a :func:`format` spec; an exponent becomes a power of ten, zero is "0".
@@ -110,7 +112,7 @@ def number(value: float, spec: str = "", lang: str = "es") -> str:
     >>> number(0.5, ".2f", lang="en"), number(13800, ".0f", lang="en")
     ('0.50', '13,800')
     """
-    _check_lang(lang)
+    lang = _check_lang(lang)
     text = format(value, spec)
     if value == 0:
         return "0"
@@ -126,7 +128,7 @@ def number(value: float, spec: str = "", lang: str = "es") -> str:
 
 
 def number_range(lo: float, hi: float, spec: str = "", unit: str | tuple[str, str] = "",
-                 article: bool = False, lang: str = "es") -> str:
+                 article: bool = False, lang: str | None = None) -> str:
     """"entre 0,77 y 1,17" for a spread over seeds, or the single value when both ends
     print the same ("entre 3 y 3" is never written).
 
@@ -137,7 +139,8 @@ def number_range(lo: float, hi: float, spec: str = "", unit: str | tuple[str, st
             ``(singular, plural)`` whose singular is used for the single value 1
             (``("punto", "puntos")``: "1 punto", "entre 1 y 3 puntos").
         article: Put "el" before each number ("entre el 3 % y el 5 %"; "el 3 %").
-        lang: ``"es"`` (default) or ``"en"`` ("between 0.77 and 1.17").
+        lang: ``"es"`` or ``"en"`` ("between 0.77 and 1.17"); ``None`` (default):
+            :func:`gradcourse.get_language`.
 
     >>> number_range(0.771, 1.17, ".2f"), number_range(3, 3, ".0f", "pasos")
     ('entre 0,77 y 1,17', '3 pasos')
@@ -147,10 +150,10 @@ def number_range(lo: float, hi: float, spec: str = "", unit: str | tuple[str, st
     'entre 1 y 3 puntos'
     >>> number_range(2, 5, ".0f", "%", article=True)
     'entre el 2 % y el 5 %'
-    >>> number_range(0.5, 0.25, ".2f", lang="en")
-    'between 0.25 and 0.50'
+    >>> number_range(0.5, 0.25, ".2f", lang="en"), number_range(2, 5, ".0f", "%", lang="en")
+    ('between 0.25 and 0.50', 'between 2% and 5%')
     """
-    _check_lang(lang)
+    lang = _check_lang(lang)
     lo, hi = min(lo, hi), max(lo, hi)
     a, b = number(lo, spec, lang), number(hi, spec, lang)
 
@@ -158,11 +161,14 @@ def number_range(lo: float, hi: float, spec: str = "", unit: str | tuple[str, st
     if a == b:
         u = one if a == "1" else many
         text = f"{a} {u}" if u else a
+        if u and lang == "en" and not any(ch.isalpha() for ch in u):
+            text = f"{a}{u}"  # English writes 84%, Spanish 84 %
         return f"el {text}" if article and lang == "es" else text
     # a symbol ("%") follows both ends, a word ("puntos") only the last
     symbol = bool(many) and not any(ch.isalpha() for ch in many)
-    first = f"{a} {many}" if symbol else a
-    last = f"{b} {many}" if many else b
+    gap = "" if symbol and lang == "en" else " "  # 84%, but 84 %
+    first = f"{a}{gap}{many}" if symbol else a
+    last = f"{b}{gap}{many}" if many else b
     if article and lang == "es":
         first, last = f"el {first}", f"el {last}"
     return f"between {first} and {last}" if lang == "en" else f"entre {first} y {last}"
@@ -235,11 +241,14 @@ class _Comma(Formatter):
         return _comma(self.inner.get_offset())
 
 
-def spanish_axes(fig_or_ax: Figure | Axes) -> Figure | Axes:
+def spanish_axes(fig_or_ax: Figure | Axes, lang: str | None = None) -> Figure | Axes:
     """Decimal comma on every linear axis of a figure (call it last, after the scales are set).
 
-    Log axes keep their powers of ten, which have no decimal point.
+    Log axes keep their powers of ten, which have no decimal point. In English (``lang``,
+    or :func:`gradcourse.get_language` when it is ``None``) the axes keep their point.
     """
+    if resolve(lang) == "en":
+        return fig_or_ax
     axes = fig_or_ax.axes if isinstance(fig_or_ax, Figure) else [fig_or_ax]
     for ax in axes:
         for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
@@ -248,7 +257,7 @@ def spanish_axes(fig_or_ax: Figure | Axes) -> Figure | Axes:
     return fig_or_ax
 
 
-def layer_axis(ax: Axes, axis: str = "x", lang: str = "es") -> Axes:
+def layer_axis(ax: Axes, axis: str = "x", lang: str | None = None) -> Axes:
     """Integer ticks and the label "capa" on a per-layer axis (no tick at layer 2.5)."""
     target = ax.xaxis if axis == "x" else ax.yaxis
     target.set_major_locator(MaxNLocator(integer=True))
@@ -284,10 +293,8 @@ def band(ax: Axes, x: Sequence[float], runs: Any, label: str | None = None,
     return line
 
 
-def _labels(lang: str) -> dict[str, str]:
-    if lang not in _L:
-        raise ValueError(f"lang must be 'es' or 'en', got {lang!r}")
-    return _L[lang]
+def _labels(lang: str | None) -> dict[str, str]:
+    return _L[resolve(lang)]
 
 
 def _layer_colors(n: int) -> list:
@@ -295,7 +302,7 @@ def _layer_colors(n: int) -> list:
 
 
 def activation_functions(names: Sequence[str] = ("sigmoid", "tanh", "relu"),
-                         xlim: float = 6.0, lang: str = "es") -> Figure:
+                         xlim: float = 6.0, lang: str | None = None) -> Figure:
     """f and f' of each activation side by side, flat (saturated or inactive) zones shaded.
 
     Returns a figure with one axes per name and two lines (f, f') in each.
@@ -323,7 +330,7 @@ def activation_functions(names: Sequence[str] = ("sigmoid", "tanh", "relu"),
 
 
 def layer_histograms(histograms: Sequence[Mapping[str, Any]], kind: str = "activation",
-                     step: int | None = None, lang: str = "es") -> Figure:
+                     step: int | None = None, lang: str | None = None) -> Figure:
     """One density curve per layer (Glorot & Bengio 2010, Figs. 6-7 style).
 
     Args:
@@ -388,7 +395,7 @@ def _new_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Ax
     return plt.subplots(figsize=figsize)
 
 
-def grad_profile(configs: Mapping[str, Any], stat: str = "grad_std", lang: str = "es",
+def grad_profile(configs: Mapping[str, Any], stat: str = "grad_std", lang: str | None = None,
                  ax: Axes | None = None) -> Figure:
     """A per-layer statistic on a log scale, one line per configuration.
 
@@ -424,7 +431,7 @@ def _pivot(history: Sequence[Mapping[str, Any]], stat: str) -> tuple[list[int], 
 
 
 def stat_heatmap(history: Sequence[Mapping[str, Any]], stat: str = "grad_std",
-                 log: bool = True, lang: str = "es") -> Figure:
+                 log: bool = True, lang: str | None = None) -> Figure:
     """Layer-by-step heatmap of one tracked statistic (axes: the map and its colorbar)."""
     t = _labels(lang)
     steps, grid = _pivot(history, stat)
@@ -443,7 +450,7 @@ def stat_heatmap(history: Sequence[Mapping[str, Any]], stat: str = "grad_std",
     return fig
 
 
-def update_ratios(history: Sequence[Mapping[str, Any]], lang: str = "es") -> Figure:
+def update_ratios(history: Sequence[Mapping[str, Any]], lang: str | None = None) -> Figure:
     """``update_ratio`` per layer over steps (log scale) with the 1e-3 line.
 
     One line per layer plus the reference line.
@@ -461,7 +468,7 @@ def update_ratios(history: Sequence[Mapping[str, Any]], lang: str = "es") -> Fig
     return fig
 
 
-def loss_curves(histories: Mapping[str, Any], lang: str = "es", ax: Axes | None = None) -> Figure:
+def loss_curves(histories: Mapping[str, Any], lang: str | None = None, ax: Axes | None = None) -> Figure:
     """Training loss of several runs.
 
     Args:
@@ -495,7 +502,7 @@ def loss_curves(histories: Mapping[str, Any], lang: str = "es", ax: Axes | None 
 
 
 def theory_vs_measured(theory: Sequence[float], measured: Any, stat: str = "grad_std",
-                       lang: str = "es", log: bool = True, ax: Axes | None = None) -> Figure:
+                       lang: str | None = None, log: bool = True, ax: Axes | None = None) -> Figure:
     """Per-layer prediction (line) against measurement (markers).
 
     Args:

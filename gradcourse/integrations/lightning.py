@@ -52,6 +52,7 @@ except ImportError as err:  # pragma: no cover - lightning is in the test extras
     raise ImportError('TrackerCallback needs Lightning: pip install -e ".[lightning]" '
                       "(or pip install lightning)") from err
 
+from .._language import resolve
 from ..diagnosis import Report
 from ..tracking import Tracker
 from .tensorboard import stat_tags
@@ -68,7 +69,8 @@ class TrackerCallback(pl.Callback):
             ``training_step`` that calls it rather than ``self(...)``; ``None``: the
             ``LightningModule`` itself.
         log: Send the statistics of each recorded step to the trainer's loggers.
-        lang: Language of :attr:`report` (``"es"`` or ``"en"``).
+        lang: Language of :attr:`report` (``"es"`` or ``"en"``); ``None``:
+            :func:`gradcourse.get_language` when the report is written.
         **tracker_kwargs: More :class:`~gradcourse.tracking.Tracker` arguments
             (``histograms``, ``update_ratio``, ``weights``).
 
@@ -79,12 +81,12 @@ class TrackerCallback(pl.Callback):
     """
 
     def __init__(self, every: int = 1, module: str | None = None, log: bool = True,
-                 lang: str = "es", **tracker_kwargs: Any) -> None:
+                 lang: str | None = None, **tracker_kwargs: Any) -> None:
         if "optimizer" in tracker_kwargs:
             raise ValueError("TrackerCallback hooks the trainer's optimizers itself: do not "
                              "pass optimizer=")
-        if lang not in ("es", "en"):
-            raise ValueError(f"lang must be 'es' or 'en', got {lang!r}")
+        if lang is not None:
+            resolve(lang)  # loud now, not at the end of fit
         self.every, self.module, self.log, self.lang = every, module, log, lang
         self.tracker_kwargs = tracker_kwargs
         self.tracker: Tracker | None = None

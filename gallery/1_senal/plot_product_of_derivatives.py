@@ -69,7 +69,7 @@ for a, p in products.items():
 
 fig, ax = plt.subplots(figsize=(gc.plots.FIG_WIDTH, 3.4))
 for a, p in products.items():
-    ax.plot(depths, p, lw=2, label=f"factor {a:g}".replace(".", ","))
+    ax.plot(depths, p, lw=2, label=f"factor {gc.plots.number(a, 'g')}")
 ax.set(yscale="log", xlabel="número de capas N",
        ylabel="producto $a^N$", title="Producto de N factores iguales")
 ax.legend()

@@ -117,7 +117,7 @@ print("(medianas de 5 semillas)")
 
 def lr_axis(ax):
     ax.set_xscale("log")
-    ax.set_xticks(LRS, [f"{lr:g}".replace(".", ",") for lr in LRS])
+    ax.set_xticks(LRS, [gc.plots.number(lr, "g") for lr in LRS])
     ax.minorticks_off()
     ax.set_xlabel("tasa de aprendizaje de Adam")
     ax.set_ylim(0, 1)

@@ -109,7 +109,7 @@ for ax, label in zip(axes, ["constante 0,1", "Xavier (aleatoria)"],
     ax.set_xlabel("entrada (píxel)")
     ax.grid(False)
     cbar = fig.colorbar(image, ax=ax, shrink=0.85)
-    cbar.ax.yaxis.set_major_formatter(lambda v, _: f"{v:g}".replace(".", ","))
+    cbar.ax.yaxis.set_major_formatter(lambda v, _: gc.plots.number(v, "g"))
 axes[0].set_ylabel("unidad de la capa 1")
 fig.set_label("Dos mapas de color de los pesos de la capa 1 tras entrenar, una fila por unidad y una columna "
               "por píxel de entrada: con la inicialización constante todas las filas son iguales (solo "

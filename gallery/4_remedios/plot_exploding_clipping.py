@@ -88,6 +88,7 @@ def train(clip):
 LABELS = {"sin recorte": None, f"con recorte de la norma a {CLIP:.0f}": CLIP}
 runs = {label: gc.over_seeds(train(clip), seeds=SEEDS)
         for label, clip in LABELS.items()}
+plain, clipped = runs.values()  # sin y con recorte
 es = plots.number
 for label, r in runs.items():
     lo, hi = r.range("spikes")
@@ -121,8 +122,8 @@ axes[0].plot([], [], "v", color="black", ms=5, ls="none", label="pico")
 axes[0].legend(loc="upper right")
 fig.set_label("Pérdida del minilote en cada paso de SGD, una línea por semilla, sin recorte "
               "(izquierda) y con recorte de la norma a 2 (derecha), con un triángulo sobre cada "
-              f"pico: {int(runs['sin recorte']['spikes'].sum())} picos sin recorte y "
-              f"{int(runs[f'con recorte de la norma a {CLIP:.0f}']['spikes'].sum())} con recorte.")
+              f"pico: {int(plain['spikes'].sum())} picos sin recorte y "
+              f"{int(clipped['spikes'].sum())} con recorte.")
 plots.spanish_axes(fig)
 fig.tight_layout()
 
@@ -135,7 +136,6 @@ fig.tight_layout()
 # algunos pasos, pero el paso aplicado nunca pasa de la norma 2. Las líneas
 # verticales grises marcan los picos de la pérdida sin recorte.
 
-plain, clipped = runs.values()
 worst = int(np.argmax(plain["spikes"]))
 fig, ax = plt.subplots(figsize=(plots.FIG_WIDTH, 4.2))
 for t, *_ in spikes(plain["loss"][worst]):
@@ -145,11 +145,11 @@ for (label, r), ls in zip(runs.items(), ("-", "--"), strict=True):
             label=label)
 ax.axhline(CLIP, color="black", ls=":", lw=1, label="umbral de recorte")
 ax.set(yscale="log", xlabel="paso de SGD", ylabel="norma del gradiente",
-       title=f"Semilla {runs['sin recorte'].seeds[worst]}: la norma antes de "
+       title=f"Semilla {plain.seeds[worst]}: la norma antes de "
        "recortar")
 ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1)
 fig.set_label(f"Escala logarítmica: norma del gradiente antes de recortar en cada paso, semilla "
-              f"{runs['sin recorte'].seeds[worst]}, sin recorte y con recorte a 2, con el umbral "
+              f"{plain.seeds[worst]}, sin recorte y con recorte a 2, con el umbral "
               "en línea de puntos y líneas verticales grises en los picos de la pérdida sin "
               "recorte: en ellos la norma se dispara.")
 fig.tight_layout()

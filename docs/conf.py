@@ -1,4 +1,4 @@
-"""Sphinx configuration of the gradcourse site (Spanish)."""
+"""Sphinx configuration of the gradcourse site (Spanish; English with GRADCOURSE_LANG=en)."""
 
 import os
 import sys
@@ -17,7 +17,10 @@ os.environ.setdefault("GRADCOURSE_PROGRESS", "0")
 project = "gradcourse"
 author = "gradcourse"
 copyright = "2026, gradcourse"
-language = "es"
+# Spanish first. The Makefile builds the English edition from the same sources with
+# GRADCOURSE_LANG=en (docs/_ext/english.py): the variable also reaches the pages' kernels
+# and the gallery's scripts, so gradcourse labels their figures in English there.
+language = os.environ.get("GRADCOURSE_LANG") or "es"
 
 extensions = [
     "myst_nb",  # MyST Markdown + executed notebooks with glue
@@ -36,6 +39,7 @@ extensions = [
     "accessible",  # docs/_ext/accessible.py: bibliography roles, folded cells' names, no stray fragments
     "lean_pages",  # docs/_ext/lean_pages.py: each page loads only the assets it uses; a small icon font
     "read_order",  # docs/_ext/read_order.py: executed pages spread over the parallel reads (-j)
+    "english",  # docs/_ext/english.py: the English edition's settings, language switch, checks
 ]
 html_math_renderer = "mathml"
 
@@ -127,7 +131,7 @@ html_static_path = ["_static"]
 html_css_files = ["custom.css"]
 html_js_files = ["gc.js"]
 html_favicon = "_static/favicon.png"
-html_search_language = "es"
+html_search_language = language
 # Without it the theme logs a console error on a reader's first visit (empty mode).
 html_context = {"default_mode": "auto"}
 html_theme_options = {
@@ -142,6 +146,8 @@ html_theme_options = {
     # one, so ☰ and the contents button did nothing on a phone. No top bar: the
     # article header's buttons are the first toggles and open the sidebars.
     "navbar_persistent": [],
+    # The link to the same page in the other language, before the theme's buttons.
+    "article_header_end": ["language-switch.html", "article-header-buttons.html"],
     "search_bar_text": "Buscar en el curso…",
 }
 togglebutton_hint = "Mostrar"  # sphinx-togglebutton: the hint on folded answers
@@ -160,4 +166,8 @@ if os.environ.get("READTHEDOCS") == "True":
 # Strings the themes and Sphinx leave in English are compiled into gettext catalogues
 # before Sphinx reads its translations (docs/_ext/spanish.py); the extension also
 # translates sphinx-gallery's fixed labels and registers the bibliography styles.
-locale_dirs = [spanish.write_catalogues(language)]
+# The English edition's translations are the catalogues in locale/en/LC_MESSAGES, one per
+# page (gettext_compact off): `make catalogues` extracts the Spanish text and updates them.
+gettext_compact = False
+locale_dirs = [spanish.write_catalogues(language)] if language == "es" else []
+locale_dirs.append("locale")

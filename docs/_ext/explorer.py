@@ -6,6 +6,11 @@ page computes nothing. The directive embeds them as JSON in the page, with nativ
 HTML controls and Bokeh figures; a small script swaps the figures' data sources when
 a control changes (Bokeh draws). BokehJS is served once from the site's
 ``_static/bokeh/``: nothing is fetched from another host.
+
+The page speaks the build's language (``language``: "es", or "en" in the English
+edition): the directive writes its labels and Bokeh's in it, and the script picks the
+data's texts and writes its sentences in the page's ``<html lang>``. Both editions
+embed the same data, which hold the words in both languages.
 """
 
 from __future__ import annotations
@@ -21,16 +26,45 @@ from sphinx.util.docutils import SphinxDirective
 
 logger = logging.getLogger(__name__)
 _DATA: dict = {}
-FIGURES = {  # name -> (title, y label, log y)
-    "act": ("Activaciones al inicializar", "std de la activación", True),
-    "grad": ("Gradiente al inicializar", "std de ∂L/∂z", True),
-    "frac": ("Unidades muertas o saturadas", "fracción de unidades", False),
-    "loss": ("Entrenamiento: pérdida", "pérdida", False),
-    "acc": ("Entrenamiento: exactitud", "exactitud (conjunto de prueba)", False),
+LOG_Y = {"act": True, "grad": True, "frac": False, "loss": False, "acc": False}  # the figures, in order
+#: What the directive writes, per language. The script's sentences are in explorer.js.
+TEXT = {
+    "es": {
+        "figures": {  # name -> (title, y label)
+            "act": ("Activaciones al inicializar", "std de la activación"),
+            "grad": ("Gradiente al inicializar", "std de ∂L/∂z"),
+            "frac": ("Unidades muertas o saturadas", "fracción de unidades"),
+            "loss": ("Entrenamiento: pérdida", "pérdida"),
+            "acc": ("Entrenamiento: exactitud", "exactitud (conjunto de prueba)"),
+        },
+        "layer": "capa", "step": "paso",
+        "act": "Activación", "init": "Inicialización", "arch": "Arquitectura",
+        "depth": ("Profundidad: ", " capas"),  # around the number of layers
+        "median": "mediana de {n} semillas", "range": "mínimo–máximo", "theory": "teoría\n(campo medio)",
+    },
+    "en": {
+        "figures": {
+            "act": ("Activations at initialization", "std of the activation"),
+            "grad": ("Gradient at initialization", "std of ∂L/∂z"),
+            "frac": ("Dead or saturated units", "fraction of units"),
+            "loss": ("Training: loss", "loss"),
+            "acc": ("Training: accuracy", "accuracy (test set)"),
+        },
+        "layer": "layer", "step": "step",
+        "act": "Activation", "init": "Initialization", "arch": "Architecture",
+        "depth": ("Depth: ", " layers"),
+        "median": "median of {n} seeds", "range": "min–max", "theory": "theory\n(mean field)",
+    },
 }
 
 
-# Tick labels in the course's style: decimal comma, and 7·10⁻⁴ rather than 7.000e-4.
+def language(config) -> str:
+    """The build's language as the explorer writes it: "en" in the English edition, else "es"."""
+    return "en" if (config.language or "").startswith("en") else "es"
+
+
+# Tick labels in the course's style: decimal comma (a point in English), and 7·10⁻⁴
+# rather than 7.000e-4.
 _TICKS = """
 if (tick === 0) return "0";
 const e = Math.floor(Math.log10(Math.abs(tick)));
@@ -39,6 +73,9 @@ const m = +(tick / 10 ** e).toPrecision(2);
 const sup = String(e).replace(/-/g, "⁻").replace(/[0-9]/g, (d) => "⁰¹²³⁴⁵⁶⁷⁸⁹"[+d]);
 return (m === 1 ? "" : String(m).replace(".", ",") + "·") + "10" + sup;
 """
+_COMMA = '.replace(".", ",")'
+_TICKS_EN = _TICKS.replace(_COMMA, "")
+assert _TICKS.count(_COMMA) == 2 and _COMMA not in _TICKS_EN
 
 
 def _bokeh_js() -> Path:
@@ -53,17 +90,19 @@ def _script_name() -> str:
     return f"bokeh/bokeh-{bokeh.__version__}.min.js"
 
 
-def _figures() -> tuple[str, dict[str, str]]:
-    """Bokeh figures with empty, named sources; returns (script, {name: div})."""
+def _figures(lang: str = "es") -> tuple[str, dict[str, str]]:
+    """Bokeh figures with empty, named sources, labelled in ``lang``; returns (script, {name: div})."""
     from bokeh.embed import components
     from bokeh.models import ColumnDataSource, CustomJSTickFormatter, NumeralTickFormatter
     from bokeh.plotting import figure
 
     from gradcourse import plots
 
+    text = TEXT[lang]
     figs = {}
-    for name, (title, ylabel, log) in FIGURES.items():
-        x_label = "capa" if name in ("act", "grad", "frac") else "paso"
+    for name, log in LOG_Y.items():
+        title, ylabel = text["figures"][name]
+        x_label = text["layer"] if name in ("act", "grad", "frac") else text["step"]
         fig = figure(title=title, height=260, sizing_mode="stretch_width", y_axis_type="log" if log else "linear",
                      x_axis_label=x_label, y_axis_label=ylabel, toolbar_location=None, name=f"fig_{name}",
                      background_fill_color="white", border_fill_color="white")
@@ -82,7 +121,7 @@ def _figures() -> tuple[str, dict[str, str]]:
             fig.y_range.start, fig.y_range.end = 0, 1
             fig.yaxis.formatter = NumeralTickFormatter(format="0%")
         else:
-            fig.yaxis.formatter = CustomJSTickFormatter(code=_TICKS)
+            fig.yaxis.formatter = CustomJSTickFormatter(code=_TICKS if lang == "es" else _TICKS_EN)
             fig.yaxis.ticker.desired_num_ticks = 5
             if log:
                 fig.yaxis.ticker.mantissas = [1, 2, 5]
@@ -107,31 +146,71 @@ class ExplorerDirective(SphinxDirective):
     """``{explorer}``: the controls, the figures and the embedded data."""
 
     def run(self) -> list[nodes.Node]:
+        lang = language(self.config)
         data = _data(self.env.srcdir)
-        meta = data["meta"]
-        rel = "../" * self.env.docname.count("/")
-        script, divs = _figures()
-        depths = meta["depths"]
-        controls = (
-            _select("act", "Activación", meta["activations"], "relu")
-            + _select("init", "Inicialización", meta["inits"], "xavier")
-            + '<label class="gc-control"><span>Profundidad: '
-            f'<output id="gc-depth-out">{depths[2]}</output> capas</span>'
-            f'<input id="gc-depth" type="range" min="0" max="{len(depths) - 1}" step="1" value="2" '
-            f'aria-valuetext="{depths[2]} capas"></label>'
-            + _select("arch", "Arquitectura", meta["archs"], "plain")
-        )
-        # role="img": each figure is a picture whose name (explorer.js) says what it shows now
-        figures = "".join(f'<div class="gc-figure" id="gc-fig-{n}" role="img" aria-label="{FIGURES[n][0]}">{d}</div>'
-                          for n, d in divs.items())
-        payload = json.dumps(data, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
-        html = f"""
+        if lang == "en":
+            data = self._english_sections(data)
+        html = _html(data, lang, "../" * self.env.docname.count("/"))
+        return [nodes.raw("", html, format="html")]
+
+    def _english_sections(self, data: dict) -> dict:
+        """The data with each verdict's ``section_en``, the title of the page it links to,
+        as the English edition shows it (that page's catalogue); the report gives the
+        Spanish one. The explorer page is read again when one of those catalogues changes."""
+        from babel.messages.pofile import read_po
+        from sphinx.util.i18n import docname_to_domain
+
+        titles = {}
+        for text in data["verdict_texts"]:
+            docname = text["docname"]
+            if docname in titles:
+                continue
+            titles[docname] = None
+            domain = docname_to_domain(docname, self.config.gettext_compact)
+            for folder in self.config.locale_dirs:
+                po = Path(self.env.srcdir) / folder / self.config.language / "LC_MESSAGES" / f"{domain}.po"
+                if po.exists():
+                    self.env.note_dependency(str(po))
+                    with po.open("rb") as f:
+                        message = read_po(f).get(text["section"])
+                    if message is not None and message.string and not message.fuzzy:
+                        titles[docname] = message.string
+                        break
+        for docname, title in titles.items():
+            if title is None:
+                logger.warning(f"explorer: no English title for {docname} in the catalogues {self.config.locale_dirs}: "
+                               "its verdicts link to it with the Spanish one", location=self.get_location())
+        return {**data, "verdict_texts": [{**t, "section_en": titles[t["docname"]] or t["section_en"]}
+                                          for t in data["verdict_texts"]]}
+
+
+def _html(data: dict, lang: str, rel: str) -> str:
+    """The controls, the figures and the embedded data, in ``lang``; ``rel`` leads to the site's root."""
+    text = TEXT[lang]
+    meta = data["meta"]
+    labels = meta if lang == "es" else meta["labels_en"]
+    script, divs = _figures(lang)
+    depths = meta["depths"]
+    before, after = text["depth"]
+    controls = (
+        _select("act", text["act"], labels["activations"], "relu")
+        + _select("init", text["init"], labels["inits"], "xavier")
+        + f'<label class="gc-control"><span>{before}'
+        f'<output id="gc-depth-out">{depths[2]}</output>{after}</span>'
+        f'<input id="gc-depth" type="range" min="0" max="{len(depths) - 1}" step="1" value="2" '
+        f'aria-valuetext="{depths[2]}{after}"></label>'
+        + _select("arch", text["arch"], labels["archs"], "plain")
+    )
+    # role="img": each figure is a picture whose name (explorer.js) says what it shows now
+    figures = "".join(f'<div class="gc-figure" id="gc-fig-{n}" role="img" '
+                      f'aria-label="{text["figures"][n][0]}">{d}</div>' for n, d in divs.items())
+    payload = json.dumps(data, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
+    return f"""
 <div id="gc-explorer" class="gc-explorer" data-root="{rel}">
 <form id="gc-explorer-controls" class="gc-controls" onsubmit="return false">{controls}</form>
 <div id="gc-verdict" class="gc-verdict" role="status" aria-live="polite"></div>
-<p class="gc-legend"><span class="gc-key gc-key-line"></span> mediana de {len(meta["seeds"])} semillas
-<span class="gc-key gc-key-band"></span> mínimo–máximo <span class="gc-key gc-key-theory"></span> teoría
-(campo medio)</p>
+<p class="gc-legend"><span class="gc-key gc-key-line"></span> {text["median"].format(n=len(meta["seeds"]))}
+<span class="gc-key gc-key-band"></span> {text["range"]} <span class="gc-key gc-key-theory"></span> {text["theory"]}</p>
 <div class="gc-figures">{figures}</div>
 </div>
 <script type="application/json" id="gc-explorer-data">{payload}</script>
@@ -139,7 +218,6 @@ class ExplorerDirective(SphinxDirective):
 {script}
 <script src="{rel}_static/explorer.js"></script>
 """
-        return [nodes.raw("", html, format="html")]
 
 
 def _data(srcdir) -> dict:

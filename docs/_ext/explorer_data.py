@@ -5,7 +5,9 @@ with several seeds. For each, at initialization: the per-layer std of the
 activations and of ∂L/∂z, the dead (ReLU family) or saturated (sigmoid, tanh)
 fraction, ``gradcourse.theory``'s prediction and ``gc.diagnose``'s verdict; then a
 short training run: loss per step and test-set accuracy. Medians and min–max over
-seeds, rounded to 3 significant digits, are what the page embeds.
+seeds, rounded to 3 significant digits, are what the page embeds. The numbers serve
+both editions of the site; the words (the verdicts' texts, the controls' labels) are
+stored in Spanish and in English, and each page shows its own language.
 
 The result is cached under ``docs/_build/.explorer`` by a hash of the code of this
 file and of the library (docstrings and comments left out) and of the CPU kernels,
@@ -39,6 +41,14 @@ INITS = {
 DEPTHS = (2, 5, 10, 20, 50)
 ARCHS = {"plain": ({}, "sin extras"), "batchnorm": ({"batchnorm": True}, "con BatchNorm"),
          "residual": ({"residual": True}, "con conexiones residuales")}
+#: The same labels in the English edition (meta()["labels_en"]).
+LABELS_EN = {
+    "activations": {"sigmoid": "sigmoid", "tanh": "tanh", "relu": "ReLU", "leaky_relu": "Leaky ReLU",
+                    "elu": "ELU"},
+    "inits": {"small": "N(0, 0.01²)", "unit": "N(0, 1)", "default": "PyTorch default", "xavier": "Xavier",
+              "he": "He"},
+    "archs": {"plain": "no extras", "batchnorm": "with BatchNorm", "residual": "with residual connections"},
+}
 SEEDS = (0, 1, 2)
 WIDTH, STEPS, BATCH, LR, EVAL_EVERY, PROBE = 32, 30, 64, 0.1, 10, 256
 SATURATING = ("sigmoid", "tanh")
@@ -130,7 +140,10 @@ def run_config(activation: str, init: str, depth: int, arch: str, seeds=SEEDS) -
         model = gc.MLP(64, 10, depth=depth, width=WIDTH, activation=activation, init=scheme,
                        init_kwargs=init_kwargs, seed=seed, **ARCHS[arch][0])
         records = gc.layer_stats(model, X, y)[:depth]
-        report = gc.diagnose(model, X, y) if seed == seeds[0] else None
+        # the verdicts in both languages: two passes that leave the model, its buffers and
+        # the random state as they were, so the training below is the same
+        reports = ({lang: gc.diagnose(model, X, y, lang=lang) for lang in ("es", "en")}
+                   if seed == seeds[0] else None)
         test = _TestAccuracy(data)
         hist = gc.train(model, data, lr=LR, steps=STEPS, batch_size=BATCH, seed=seed,
                         eval_every=STEPS, callbacks=[test], progress=False)
@@ -138,22 +151,46 @@ def run_config(activation: str, init: str, depth: int, arch: str, seeds=SEEDS) -
         return {"act": [r["act_std"] for r in records], "grad": [r["grad_std"] for r in records],
                 "frac": [r[frac_key] for r in records],
                 "loss": hist.loss + [math.nan] * (STEPS - len(hist.loss)),
-                "acc": test.acc + [math.nan] * (n_eval - len(test.acc)), "report": report}
+                "acc": test.acc + [math.nan] * (n_eval - len(test.acc)), "reports": reports}
 
     runs = gc.over_seeds(lambda s: {k: v for k, v in experiment(s).items()}, seeds=seeds, progress=False)
-    report = runs.results[0]["report"]
+    reports = runs.results[0]["reports"]
     out = {k: _stats(runs[k]) for k in ("act", "grad", "frac", "acc")}
     out["loss"] = _stats(runs["loss"], digits=4)  # 2,303 against 2,297: the first steps matter
     last_grad = float(np.nanmedian(runs["grad"][:, -1]))
     out["theory"] = _theory(activation, init, depth, last_grad) if arch == "plain" else None
-    out["verdicts"] = [{"kind": v.kind, "layer": v.layer, "message": v.message,
-                        "evidence": f"{v.measure} = {v.evidence:.3g}" if math.isfinite(v.evidence) else v.measure,
-                        "remedy": v.remedy, "section": v.section, "docname": v.docname}
-                       for v in report.verdicts]
+    out["verdicts"] = _verdicts(reports["es"], reports["en"])
     return out
 
 
-_TEXT_KEYS = ("message", "remedy", "section", "docname")
+def _evidence(v) -> str:
+    return f"{v.measure} = {v.evidence:.3g}" if math.isfinite(v.evidence) else v.measure
+
+
+def _verdicts(es, en) -> list[dict]:
+    """One report's verdicts with their texts in Spanish and, under ``*_en``, in English.
+
+    The two reports must judge alike: the same kinds, layers, numbers and pages. Only the
+    words differ, and the evidence of a NaN/Inf verdict, a sentence (``evidence_en`` then)."""
+    def judged(v) -> tuple:
+        return (v.kind, v.layer, f"{v.evidence:.3g}", f"{v.threshold:.3g}", v.docname,
+                v.measure if math.isfinite(v.evidence) else None)
+
+    if [judged(v) for v in es.verdicts] != [judged(v) for v in en.verdicts]:
+        raise AssertionError(f"gc.diagnose judged differently in Spanish and in English: "
+                             f"{[judged(v) for v in es.verdicts]} != {[judged(v) for v in en.verdicts]}")
+    out = []
+    for v, e in zip(es.verdicts, en.verdicts, strict=True):
+        out.append({"kind": v.kind, "layer": v.layer, "message": v.message, "evidence": _evidence(v),
+                    "remedy": v.remedy, "section": v.section, "docname": v.docname,
+                    "message_en": e.message, "remedy_en": e.remedy, "section_en": e.section})
+        if _evidence(e) != _evidence(v):
+            out[-1]["evidence_en"] = _evidence(e)
+    return out
+
+
+_TEXT_KEYS = ("message", "remedy", "section", "docname", "message_en", "remedy_en", "section_en")
+_OWN_KEYS = ("kind", "layer", "evidence", "evidence_en")  # each verdict's own (evidence_en: where it differs)
 
 
 def _shared_texts(runs: dict) -> tuple[dict, list]:
@@ -169,8 +206,7 @@ def _shared_texts(runs: dict) -> tuple[dict, list]:
             if text not in index:
                 index[text] = len(texts)
                 texts.append(dict(zip(_TEXT_KEYS, text, strict=True)))
-            verdicts.append({"kind": v["kind"], "layer": v["layer"], "evidence": v["evidence"],
-                             "text": index[text]})
+            verdicts.append({**{n: v[n] for n in _OWN_KEYS if n in v}, "text": index[text]})
         out[k] = {**run, "verdicts": verdicts}
     return out, texts
 
@@ -178,7 +214,7 @@ def _shared_texts(runs: dict) -> tuple[dict, list]:
 def verdicts(data: dict, k: str) -> list[dict]:
     """One configuration's verdicts with their texts, as run_config returns them."""
     return [{**{t: data["verdict_texts"][v["text"]][t] for t in _TEXT_KEYS}, **{
-        n: v[n] for n in ("kind", "layer", "evidence")}} for v in data["runs"][k]["verdicts"]]
+        n: v[n] for n in _OWN_KEYS if n in v}} for v in data["runs"][k]["verdicts"]]
 
 
 def _run(args):
@@ -223,8 +259,12 @@ def fingerprint() -> str:
 
 
 def meta() -> dict:
-    return {"activations": ACTIVATIONS, "inits": {k: v[2] for k, v in INITS.items()},
-            "depths": list(DEPTHS), "archs": {k: v[1] for k, v in ARCHS.items()},
+    """The configurations and their labels (in Spanish; in English under ``labels_en``)."""
+    labels = {"activations": ACTIVATIONS, "inits": {k: v[2] for k, v in INITS.items()},
+              "archs": {k: v[1] for k, v in ARCHS.items()}}
+    assert {k: list(v) for k, v in labels.items()} == {k: list(v) for k, v in LABELS_EN.items()}
+    return {"activations": labels["activations"], "inits": labels["inits"],
+            "depths": list(DEPTHS), "archs": labels["archs"], "labels_en": LABELS_EN,
             "seeds": list(SEEDS), "width": WIDTH, "steps": STEPS, "batch": BATCH, "lr": LR,
             "eval_every": EVAL_EVERY, "probe": PROBE}
 

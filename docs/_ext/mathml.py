@@ -82,7 +82,8 @@ def visit_displaymath(self, node) -> None:
     self.body.append(self.starttag(node, "div", CLASS="math notranslate nohighlight"))
     if node["number"]:
         self.body.append(f'<span class="eqno">({get_node_equation_number(self, node)})')
-        self.add_permalink_ref(node, "Enlace a esta ecuación")
+        english = self.config.language == "en"
+        self.add_permalink_ref(node, "Link to this equation" if english else "Enlace a esta ecuación")
         self.body.append("</span>")
     self.body.append(_convert(self, node, block=True) + "</div>\n")
     raise nodes.SkipNode

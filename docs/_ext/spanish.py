@@ -129,7 +129,7 @@ def _gallery_labels_in_spanish(app, doctree):
 
     gallery = app.config.sphinx_gallery_conf["gallery_dirs"]
     docname = app.env.docname
-    if not docname.startswith(gallery + "/"):
+    if app.config.language != "es" or not docname.startswith(gallery + "/"):
         return
     found = {"note": 0, "download": 0}
     for note in doctree.findall(nodes.Element):

@@ -1,10 +1,62 @@
 // The explorer's controls: swap the Bokeh sources to the chosen configuration's data.
 // The data are real runs embedded in the page (docs/_ext/explorer_data.py); Bokeh draws.
+// The sentences follow the page's language (<html lang>): Spanish, or English in the
+// English edition, where the verdicts' texts are the data's *_en ones.
 (function () {
   "use strict";
   const root = document.getElementById("gc-explorer");
   const data = JSON.parse(document.getElementById("gc-explorer-data").textContent);
   const meta = data.meta;
+  const EN = document.documentElement.lang === "en";
+  const T = EN ? {
+    healthy: (seed) => "<strong>Diagnosis (seed " + seed + "):</strong> healthy, no threshold of " +
+      "<code>gc.diagnose</code> is crossed at initialization.",
+    network: "whole network", layer: "layer ", see: " See ",
+    decimal: ".", percent: "%", notFinite: "not finite", notFiniteF: "not finite",
+    seeds: (n) => "median of " + n + " seeds",
+    byLayer: (what, seeds, first, last, depth) => what + " per layer at initialization (" + seeds + "): " + first +
+      " at layer 1 and " + last + " at layer " + depth,
+    theory: (v, depth) => "; the theory predicts " + v + " at layer " + depth,
+    act: "Standard deviation of the activation",
+    grad: "Standard deviation of the gradient ∂L/∂z",
+    frac: (saturating, seeds, lo, hi) => "Fraction of " + (saturating ? "saturated" : "dead") +
+      " units per layer at initialization (" + seeds + "): between " + lo + " and " + hi + ".",
+    loss: (seeds, first, rest) => "Training loss (" + seeds + "): " + first + " at step 1 and " + rest + ".",
+    lossEnd: (v, step) => v + " at step " + step,
+    lossStops: (step) => "it is no longer finite after step " + step,
+    accAt: (v, step) => v + " at step " + step,
+    acc: (seeds, list) => "Accuracy on the test set (" + seeds + "): " + list + ".",
+    depth: (d) => d + " layers",
+    fracTitle: (saturating) => (saturating ? "Saturated units at initialization" : "Dead units at initialization"),
+    noTheory: "The mean field theory of <code>gradcourse.theory</code> describes the network without " +
+      "BatchNorm or residual connections: only the measurement is shown here.",
+  } : {
+    healthy: (seed) => "<strong>Diagnóstico (semilla " + seed + "):</strong> sano, " +
+      "ningún umbral de <code>gc.diagnose</code> se supera al inicializar.",
+    network: "toda la red", layer: "capa ", see: " Véase ",
+    decimal: ",", percent: " %", notFinite: "no finito", notFiniteF: "no finita",
+    seeds: (n) => "mediana de " + n + " semillas",
+    byLayer: (what, seeds, first, last, depth) => what + " por capa (" + seeds + "): " + first +
+      " en la capa 1 y " + last + " en la capa " + depth,
+    theory: (v, depth) => "; la teoría predice " + v + " en la capa " + depth,
+    act: "Desviación típica de la activación al inicializar",
+    grad: "Desviación típica del gradiente ∂L/∂z al inicializar",
+    frac: (saturating, seeds, lo, hi) => "Fracción de unidades " + (saturating ? "saturadas" : "muertas") +
+      " por capa al inicializar (" + seeds + "): entre el " + lo + " y el " + hi + ".",
+    loss: (seeds, first, rest) => "Pérdida de entrenamiento (" + seeds + "): " + first + " en el paso 1 y " +
+      rest + ".",
+    lossEnd: (v, step) => v + " en el paso " + step,
+    lossStops: (step) => "deja de ser finita después del paso " + step,
+    accAt: (v, step) => v + " en el paso " + step,
+    acc: (seeds, list) => "Exactitud en el conjunto de prueba (" + seeds + "): " + list + ".",
+    depth: (d) => d + " capas",
+    fracTitle: (saturating) => (saturating ? "Unidades saturadas al inicializar" : "Unidades muertas al inicializar"),
+    noTheory: "La teoría de campo medio de <code>gradcourse.theory</code> describe la red sin " +
+      "BatchNorm ni conexiones residuales: aquí solo se muestra la medida.",
+  };
+  // A verdict's texts in the page's language (the data hold both; Spanish without *_en).
+  const texts = (t) => (EN ? { message: t.message_en || t.message, remedy: t.remedy_en || t.remedy,
+    section: t.section_en || t.section, docname: t.docname } : t);
   const $ = (id) => document.getElementById(id);
   const controls = { act: $("gc-act"), init: $("gc-init"), depth: $("gc-depth"), arch: $("gc-arch") };
   const num = (a) => a.map((v) => (v === null ? NaN : v));
@@ -23,54 +75,51 @@
   function verdictHtml(run) {
     const rootPath = root.dataset.root || "";
     if (!run.verdicts.length) {
-      return '<p class="gc-ok"><strong>Diagnóstico (semilla ' + meta.seeds[0] + '):</strong> sano, ' +
-        "ningún umbral de <code>gc.diagnose</code> se supera al inicializar.</p>";
+      return '<p class="gc-ok">' + T.healthy(meta.seeds[0]) + "</p>";
     }
     return run.verdicts.map((verdict) => {
-      const v = Object.assign({}, data.verdict_texts[verdict.text], verdict);  // texts are shared
-      const where = v.layer === null ? "toda la red" : "capa " + v.layer;
+      const v = Object.assign({}, texts(data.verdict_texts[verdict.text]), verdict);  // texts are shared
+      const where = v.layer === null ? T.network : T.layer + v.layer;
+      const evidence = EN && v.evidence_en !== undefined ? v.evidence_en : v.evidence;  // a NaN/Inf one is a sentence
       return '<p class="gc-bad gc-' + esc(v.kind) + '"><strong>' + esc(v.message) + "</strong> (" + esc(where) +
-        "; " + esc(v.evidence) + ").<br>" + esc(v.remedy) + ' Véase <a href="' + rootPath + esc(v.docname) +
+        "; " + esc(evidence) + ").<br>" + esc(v.remedy) + T.see + '<a href="' + rootPath + esc(v.docname) +
         '.html">' + esc(v.section) + "</a>.</p>";
     }).join("");
   }
 
-  // Numbers as the course writes them: 0,25; 3,1·10⁻⁴.
+  // Numbers as the course writes them: 0,25; 3,1·10⁻⁴ (0.25; 3.1·10⁻⁴ in English).
   function fmt(v) {
-    if (v === null || !isFinite(v)) return "no finito";
+    if (v === null || !isFinite(v)) return T.notFinite;
     if (v === 0) return "0";
     const e = Math.floor(Math.log10(Math.abs(v)));
-    if (e >= -2 && e <= 3) return String(+v.toPrecision(2)).replace(".", ",");
+    if (e >= -2 && e <= 3) return String(+v.toPrecision(2)).replace(".", T.decimal);
     const sup = String(e).replace(/-/g, "⁻").replace(/[0-9]/g, (d) => "⁰¹²³⁴⁵⁶⁷⁸⁹"[+d]);
-    return String(+(v / 10 ** e).toPrecision(2)).replace(".", ",") + "·10" + sup;
+    return String(+(v / 10 ** e).toPrecision(2)).replace(".", T.decimal) + "·10" + sup;
   }
-  const pct = (v) => (v === null || !isFinite(v) ? "no finita" : Math.round(100 * v) + " %");
+  const pct = (v) => (v === null || !isFinite(v) ? T.notFiniteF : Math.round(100 * v) + T.percent);
 
   // Each figure's text alternative: what it shows for the chosen configuration.
   function describe(run, depth) {
-    const seeds = "mediana de " + meta.seeds.length + " semillas";
+    const seeds = T.seeds(meta.seeds.length);
     const byLayer = (name, what) => {
       const m = run[name].mid;
-      let text = what + " por capa (" + seeds + "): " + fmt(m[0]) + " en la capa 1 y " + fmt(m[m.length - 1]) +
-        " en la capa " + depth;
-      if (run.theory) text += "; la teoría predice " + fmt(run.theory[name][depth - 1]) + " en la capa " + depth;
+      let text = T.byLayer(what, seeds, fmt(m[0]), fmt(m[m.length - 1]), depth);
+      if (run.theory) text += T.theory(fmt(run.theory[name][depth - 1]), depth);
       return text + ".";
     };
     const frac = run.frac.mid;
     const loss = run.loss.mid;
     const lastLoss = loss.findLastIndex((v) => v !== null);
-    const acc = run.acc.mid.map((v, i) => pct(v) + " en el paso " + meta.eval_every * (i + 1));
+    const acc = run.acc.mid.map((v, i) => T.accAt(pct(v), meta.eval_every * (i + 1)));
     const act = controls.act.value;
     return {
-      act: byLayer("act", "Desviación típica de la activación al inicializar"),
-      grad: byLayer("grad", "Desviación típica del gradiente ∂L/∂z al inicializar"),
-      frac: "Fracción de unidades " + (act === "sigmoid" || act === "tanh" ? "saturadas" : "muertas") +
-        " por capa al inicializar (" + seeds + "): entre el " + pct(Math.min(...frac.map((v) => v ?? 0))) +
-        " y el " + pct(Math.max(...frac.map((v) => v ?? 0))) + ".",
-      loss: "Pérdida de entrenamiento (" + seeds + "): " + fmt(loss[0]) + " en el paso 1 y " +
-        (lastLoss === loss.length - 1 ? fmt(loss[lastLoss]) + " en el paso " + loss.length
-          : "deja de ser finita después del paso " + (lastLoss + 1)) + ".",
-      acc: "Exactitud en el conjunto de prueba (" + seeds + "): " + acc.join(", ") + ".",
+      act: byLayer("act", T.act),
+      grad: byLayer("grad", T.grad),
+      frac: T.frac(act === "sigmoid" || act === "tanh", seeds, pct(Math.min(...frac.map((v) => v ?? 0))),
+        pct(Math.max(...frac.map((v) => v ?? 0)))),
+      loss: T.loss(seeds, fmt(loss[0]), lastLoss === loss.length - 1 ? T.lossEnd(fmt(loss[lastLoss]), loss.length)
+        : T.lossStops(lastLoss + 1)),
+      acc: T.acc(seeds, acc.join(", ")),
     };
   }
 
@@ -106,7 +155,7 @@
     const run = data.runs[k];
     const depth = meta.depths[+controls.depth.value];
     $("gc-depth-out").textContent = depth;
-    controls.depth.setAttribute("aria-valuetext", depth + " capas");
+    controls.depth.setAttribute("aria-valuetext", T.depth(depth));
     const layers = range(depth, 1, 1);
     setBand("act", layers, run.act);
     setBand("grad", layers, run.grad);
@@ -118,13 +167,10 @@
       doc.get_model_by_name("src_theory_" + name).data = { x: run.theory ? layers : [], y: t };
     }
     const act = controls.act.value;
-    doc.get_model_by_name("fig_frac").title.text =
-      act === "sigmoid" || act === "tanh" ? "Unidades saturadas al inicializar" : "Unidades muertas al inicializar";
+    doc.get_model_by_name("fig_frac").title.text = T.fracTitle(act === "sigmoid" || act === "tanh");
     const text = describe(run, depth);
     for (const name of Object.keys(text)) $("gc-fig-" + name).setAttribute("aria-label", text[name]);
-    $("gc-verdict").innerHTML = verdictHtml(run) + (run.theory ? "" :
-      '<p class="gc-note">La teoría de campo medio de <code>gradcourse.theory</code> describe la red sin ' +
-      "BatchNorm ni conexiones residuales: aquí solo se muestra la medida.</p>");
+    $("gc-verdict").innerHTML = verdictHtml(run) + (run.theory ? "" : '<p class="gc-note">' + T.noTheory + "</p>");
     window.gcExplorer = { key: k, run: run, ms: performance.now() - t0 };
     requestAnimationFrame(() => requestAnimationFrame(() => {
       window.gcExplorer.renderedMs = performance.now() - t0;

@@ -58,7 +58,9 @@
       for (const button of document.querySelectorAll("button.toggle-button")) {
         const title = button.closest(".admonition-title");
         const text = title ? title.firstChild && title.firstChild.textContent.trim() : "";
-        button.setAttribute("aria-label", "Mostrar u ocultar" + (text ? ": " + text : " el contenido"));
+        const en = document.documentElement.lang === "en";
+        button.setAttribute("aria-label", en ? "Show or hide" + (text ? ": " + text : " the content")
+                                             : "Mostrar u ocultar" + (text ? ": " + text : " el contenido"));
       }
     }, 0);
   });

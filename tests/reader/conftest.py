@@ -41,6 +41,18 @@ def site() -> Path:
     return SITE
 
 
+EDITIONS = {"es": "", "en": "en/"}  # the Spanish site at the root, the English one in en/
+
+
+@pytest.fixture(scope="session", params=list(EDITIONS))
+def edition(request, site) -> str:
+    """Each edition's folder inside the site, as a prefix of its pages' paths: "" or "en/"."""
+    prefix = EDITIONS[request.param]
+    if not (site / prefix / "index.html").exists():
+        _missing(f"no {request.param} edition at {site / prefix}: run `make -C docs html` first")
+    return prefix
+
+
 @pytest.fixture(scope="session")
 def server(site):
     """Serve the site on 127.0.0.1 (a free port) for the session; yields its base URL."""

@@ -22,12 +22,18 @@ def pages(site: Path) -> list[Path]:
     return sorted(p for p in site.rglob("*.html") if not SKIP_DIRS & set(p.relative_to(site).parts))
 
 
-def content_pages(site: Path) -> list[str]:
-    """The landing page, the notes, the lessons and the gallery's examples and indexes."""
-    rels = ["index.html", "glosario.html", "bibliografia.html", "explorador.html"]
+def content_pages(site: Path, edition: str = "") -> list[str]:
+    """The landing page, the notes, the lessons and the gallery's examples and indexes of
+    one edition ("" Spanish, "en/" English), as paths from the site's root."""
+    rels = [edition + r for r in ("index.html", "glosario.html", "bibliografia.html", "explorador.html")]
     rels += [p.relative_to(site).as_posix() for d in ("notas", "clase", "auto_examples")
-             for p in sorted((site / d).rglob("*.html"))]
+             for p in sorted((site / edition / d).rglob("*.html"))]
     return [r for r in rels if (site / r).exists()]
+
+
+def all_content_pages(site: Path) -> list[str]:
+    """content_pages of both editions (the English one when it was built)."""
+    return content_pages(site) + (content_pages(site, "en/") if (site / "en").is_dir() else [])
 
 
 def open_page(context, url: str, problems: list[str] | None = None):

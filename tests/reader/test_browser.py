@@ -20,7 +20,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from .sweep import LAPTOP, PHONE, content_pages, pages, settle
+from .sweep import LAPTOP, PHONE, all_content_pages, content_pages, pages, settle
 from .sweep import open_page as _open
 
 SCREENSHOTS = ["index.html", "clase/07-relu.html", "auto_examples/index.html",
@@ -108,8 +108,8 @@ def test_internal_links_and_anchors_resolve(site):
     assert not broken, "broken internal links:\n" + "\n".join(broken[:50])
 
 
-def test_gallery_pages_offer_py_and_ipynb(site):
-    gallery = sorted((site / "auto_examples").rglob("plot_*.html"))
+def test_gallery_pages_offer_py_and_ipynb(site, edition):
+    gallery = sorted((site / edition / "auto_examples").rglob("plot_*.html"))
     assert gallery, "no gallery page in the build"
     missing = []
     for page in gallery:
@@ -121,13 +121,18 @@ def test_gallery_pages_offer_py_and_ipynb(site):
     assert not missing, "\n".join(missing)
 
 
-def test_gallery_downloads_are_visible_and_arrive(site, server, browser, tmp_path):
+# The gallery scripts' last section, with the asserts: "Comprobación", "Check" in English.
+CHECKS = 'section[id^="comprobacion"], section[id^="check"]'
+CHECKS_TOC = '.bd-toc a[href^="#comprobacion"], .bd-toc a[href^="#check"]'
+
+
+def test_gallery_downloads_are_visible_and_arrive(site, server, browser, tmp_path, edition):
     """On every example page the .py, .ipynb and .zip buttons show, and a click downloads that file.
 
     The note at the top ("Ve al final...") leads to them. They used to sit inside the
     "Comprobación" section, which the page hides (and still does)."""
     context = browser.new_context(viewport=LAPTOP, accept_downloads=True)
-    pages_ = sorted((site / "auto_examples").rglob("plot_*.html"))
+    pages_ = sorted((site / edition / "auto_examples").rglob("plot_*.html"))
     problems, arrived = [], 0
     for path in pages_:
         rel = path.relative_to(site).as_posix()
@@ -157,9 +162,9 @@ def test_gallery_downloads_are_visible_and_arrive(site, server, browser, tmp_pat
         if kinds != {".py", ".ipynb", ".zip"}:
             problems.append(f"{rel}: downloads {sorted(kinds)}, expected .py, .ipynb and .zip")
         # ...while the final "Comprobación" section (the asserts) stays off the page and its contents
-        if page.locator('section[id^="comprobacion"]').first.is_visible():
+        if page.locator(CHECKS).first.is_visible():
             problems.append(f"{rel}: the Comprobación section is shown")
-        if page.locator('.bd-toc a[href^="#comprobacion"]').first.is_visible():
+        if page.locator(CHECKS_TOC).first.is_visible():
             problems.append(f"{rel}: the Comprobación section is in the page contents")
         page.close()
     context.close()
@@ -197,10 +202,10 @@ def test_every_page_loads_offline_without_errors(laptop_sweep):
 
 # --- Navigation ---------------------------------------------------------------------------
 
-def test_navigation_opens_at_phone_width(site, server, browser):
+def test_navigation_opens_at_phone_width(site, server, browser, edition):
     """☰ opens the lesson list and the contents button the page's sections; both by clicking."""
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
-    page = _open(context, f"{server}/clase/07-relu.html")
+    page = _open(context, f"{server}/{edition}clase/07-relu.html")
     # The extra top bar (a lone search field and a hidden ☰) is gone: one ☰, the visible one.
     assert page.locator(".bd-header .search-button-field, .bd-header .primary-toggle").count() == 0
     assert page.locator(".primary-toggle").count() == 1
@@ -229,10 +234,10 @@ def test_navigation_opens_at_phone_width(site, server, browser):
     context.close()
 
 
-def test_navigation_at_laptop_width(site, server, browser):
+def test_navigation_at_laptop_width(site, server, browser, edition):
     """The lesson list and the page contents show beside the text; ☰ hides and shows the list."""
     context = browser.new_context(viewport=LAPTOP)
-    page = _open(context, f"{server}/clase/07-relu.html")
+    page = _open(context, f"{server}/{edition}clase/07-relu.html")
     assert page.locator(".primary-toggle").count() == 1
     link = page.locator("#pst-primary-sidebar a.reference.internal", has_text="Xavier").first
     assert link.is_visible(), "no lesson list beside the text at 1366 px"
@@ -339,7 +344,7 @@ def label_px(file: Path, shown_width: float, pt: float = MIN_FONT_PT) -> float:
 def test_figure_text_is_readable(site, width, request):
     """dpi × shown width / natural width × 10/72 ≥ 11 CSS px for every figure, on a phone and a laptop."""
     swept = request.getfixturevalue("phone_sweep" if width == 390 else "laptop_sweep")
-    rels = [r for r in content_pages(site) if r.startswith(("index", "notas/", "clase/"))
+    rels = [r for r in all_content_pages(site) if r.removeprefix("en/").startswith(("index", "notas/", "clase/"))
             or re.search(r"auto_examples/.+/plot_", r)]
     sizes, small, no_2x, no_alt = [], [], [], []
     for rel in rels:
@@ -445,7 +450,7 @@ def test_no_page_wider_than_a_phone(phone_sweep):
 def test_no_line_cut_at_laptop_width(site, laptop_sweep):
     """At 1366 px printed output wraps (never cut); code that is wider scrolls, with its sign."""
     cut, hidden, scrolling = [], [], []
-    for rel in content_pages(site):
+    for rel in all_content_pages(site):
         o = laptop_sweep[rel]["overflow"]
         cut += [f"{rel}: {c}" for c in o["cut"]]
         hidden += [f"{rel}: {h}" for h in o["hidden_scroll"]]

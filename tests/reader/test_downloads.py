@@ -57,13 +57,13 @@ def _notebook_code(nb) -> list[str]:
     return [c.source.strip() for c in nb.cells if c.cell_type == "code" and c.source.strip()]
 
 
-def test_downloaded_notebooks_hold_the_scripts_code(site):
+def test_downloaded_notebooks_hold_the_scripts_code(site, edition):
     """Each example's notebook: the installation check, then the script's code blocks, in order."""
     import nbformat
     from sphinx_gallery.py_source_parser import remove_config_comments, split_code_and_text_blocks
 
-    scripts = {p.stem: p for p in downloads(site, ".py")}
-    notebooks = [p for p in downloads(site, ".ipynb") if p.stem in scripts]
+    scripts = {p.stem: p for p in downloads(site / edition, ".py")}
+    notebooks = [p for p in downloads(site / edition, ".ipynb") if p.stem in scripts]
     assert len(notebooks) >= N_EXAMPLES, f"{len(notebooks)} example notebooks for {N_EXAMPLES} examples"
     different = []
     for path in notebooks:
@@ -76,8 +76,8 @@ def test_downloaded_notebooks_hold_the_scripts_code(site):
 
 
 @pytest.mark.slow
-def test_downloaded_scripts_run(site, wheel_env, tmp_path):
-    scripts = downloads(site, ".py")
+def test_downloaded_scripts_run(site, edition, wheel_env, tmp_path):
+    scripts = downloads(site / edition, ".py")
     assert len(scripts) >= N_EXAMPLES, f"{len(scripts)} .py downloads: {scripts}"
     failures, times = [], {}
     for script in scripts:
@@ -94,7 +94,7 @@ def test_downloaded_scripts_run(site, wheel_env, tmp_path):
 
 
 @pytest.mark.slow
-def test_downloaded_class_notebook_runs(site, wheel_env, tmp_path, monkeypatch):
+def test_downloaded_class_notebook_runs(site, edition, wheel_env, tmp_path, monkeypatch):
     import nbformat
     from nbclient import NotebookClient
 
@@ -102,7 +102,7 @@ def test_downloaded_class_notebook_runs(site, wheel_env, tmp_path, monkeypatch):
         monkeypatch.setenv(key, wheel_env[key])  # the kernel inherits them
     for key in THREAD_VARS:
         monkeypatch.delenv(key, raising=False)
-    notebooks = [p for p in downloads(site, ".ipynb") if p.name in CLASS_NOTEBOOKS]
+    notebooks = [p for p in downloads(site / edition, ".ipynb") if p.name in CLASS_NOTEBOOKS]
     assert CLASS_NOTEBOOKS and len(notebooks) == len(CLASS_NOTEBOOKS), (CLASS_NOTEBOOKS, notebooks)
     failures, times = [], {}
     for path in notebooks:

@@ -3,7 +3,8 @@
 Every control is changed with the keyboard and by clicking; after each change the
 data Bokeh draws must equal the embedded data for that configuration, and those
 must equal a fresh computation by gradcourse. No console error, no request to
-another host, usable at 390 px and readable in dark mode.
+another host, usable at 390 px and readable in dark mode. Both editions: the English
+page (en/explorador.html) embeds the same data and speaks English.
 """
 
 from __future__ import annotations
@@ -21,6 +22,14 @@ import pytest
 from .conftest import REPO
 
 PAGE = "explorador.html"
+# Per edition (conftest.EDITIONS' prefix): words its controls, verdicts and figure
+# descriptions use, and the decimal separator of the other language, which they must not.
+WORDS = {
+    "": {"controls": ("Activación", "Profundidad", "capas"), "verdict": ("Diagnóstico", "Véase"),
+         "figure": ("capa", "paso"), "title": "Activaciones al inicializar", "not_decimal": "."},
+    "en/": {"controls": ("Activation", "Depth", "layers"), "verdict": ("Diagnosis", "See"),
+            "figure": ("layer", "step"), "title": "Activations at initialization", "not_decimal": ","},
+}
 READ_PLOTTED = """() => {
   const doc = Bokeh.documents[0];
   const out = {key: window.gcExplorer.key, ms: window.gcExplorer.ms, renderedMs: window.gcExplorer.renderedMs};
@@ -33,8 +42,8 @@ READ_PLOTTED = """() => {
 }"""
 
 
-def embedded(site) -> dict:
-    text = (site / PAGE).read_text(encoding="utf-8")
+def embedded(site, edition: str = "") -> dict:
+    text = (site / edition / PAGE).read_text(encoding="utf-8")
     match = re.search(r'<script type="application/json" id="gc-explorer-data">(.*?)</script>', text, re.S)
     assert match, "no embedded data on the explorer page"
     return json.loads(match.group(1).replace("<\\/", "</"))
@@ -69,7 +78,7 @@ def check_plotted(page, data) -> dict:
 
 
 @pytest.fixture()
-def page(browser, server):
+def page(browser, server, edition):
     context = browser.new_context(viewport={"width": 1366, "height": 900})
     p = context.new_page()
     p.errors, p.foreign = [], []
@@ -77,14 +86,19 @@ def page(browser, server):
     p.on("pageerror", lambda e: p.errors.append(str(e)))
     host = urlparse(server).netloc
     p.on("request", lambda r: urlparse(r.url).netloc not in ("", host) and p.foreign.append(r.url))
-    p.goto(f"{server}/{PAGE}")
+    p.goto(f"{server}/{edition}{PAGE}")
     p.wait_for_selector("#gc-explorer.gc-ready")
     yield p
     context.close()
 
 
-def test_every_control_changes_the_plot_to_the_embedded_data(page, site):
-    data = embedded(site)
+def test_every_control_changes_the_plot_to_the_embedded_data(page, site, edition):
+    data = embedded(site, edition)
+    words = WORDS[edition]
+    controls = page.inner_text("#gc-explorer-controls")
+    assert all(w in controls for w in words["controls"]), controls
+    title = page.evaluate("() => Bokeh.documents[0].get_model_by_name('fig_act').title.text")
+    assert title == words["title"], title
     times = []
     key = check_plotted(page, data)["key"]
     # keyboard only: Tab goes from one control to the next, in the order they show
@@ -118,7 +132,7 @@ def test_every_control_changes_the_plot_to_the_embedded_data(page, site):
     assert shown["key"].split("|")[2] == str(max(data["meta"]["depths"]))
     times.append(shown["renderedMs"])
     verdict = page.inner_text("#gc-verdict")
-    assert "Diagnóstico" in verdict or "Véase" in verdict
+    assert any(w in verdict for w in words["verdict"]), verdict
     median = sorted(times)[len(times) // 2]
     print(f"explorer: control change to render {max(times):.0f} ms at most, {median:.0f} ms median")
     assert median <= 200, times  # the response a reader feels; one slow frame (GC) is not it
@@ -147,16 +161,43 @@ def test_embedded_data_are_a_fresh_gradcourse_computation(site):
     for name in ("act", "grad") if fresh["theory"] else ():
         assert same_within(fresh["theory"][name], stored["theory"][name]), name
     assert [v["kind"] for v in fresh["verdicts"]] == [v["kind"] for v in stored["verdicts"]]
-    assert [v["message"] for v in fresh["verdicts"]] == [
-        v["message"] for v in ed.verdicts(data, ed.key(*config))]
+    for text in ("message", "message_en"):
+        assert [v[text] for v in fresh["verdicts"]] == [v[text] for v in ed.verdicts(data, ed.key(*config))]
+    if (site / "en" / PAGE).exists():  # the English page embeds the same data, its own titles aside
+        english = embedded(site, "en/")
+        assert english["runs"] == data["runs"] and english["meta"] == data["meta"]
+        assert [{**t, "section_en": None} for t in english["verdict_texts"]] == [
+            {**t, "section_en": None} for t in data["verdict_texts"]]
+
+
+def _title(path) -> str:
+    from bs4 import BeautifulSoup
+
+    h1 = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser").select_one("article h1")
+    for link in h1.select("a.headerlink"):
+        link.decompose()
+    return h1.get_text(" ", strip=True)
+
+
+def test_verdicts_link_to_pages_by_their_titles(site, edition):
+    """Each verdict's "see" link names the page it leads to as that page's title reads, in
+    the edition's language (the report gives the Spanish title; the English page its own)."""
+    data = embedded(site, edition)
+    wrong = []
+    for text in data["verdict_texts"]:
+        section = text["section_en" if edition else "section"]
+        title = _title(site / edition / f"{text['docname']}.html")
+        if section != title:
+            wrong.append(f"{text['docname']}: {section!r}, the page says {title!r}")
+    assert not wrong, wrong
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_usable_on_a_phone_and_in_dark_mode(browser, server, scheme, tmp_path):
+def test_usable_on_a_phone_and_in_dark_mode(browser, server, scheme, edition, tmp_path):
     context = browser.new_context(viewport={"width": 390, "height": 844}, color_scheme=scheme,
                                   device_scale_factor=2, is_mobile=True, has_touch=True)
     page = context.new_page()
-    page.goto(f"{server}/{PAGE}")
+    page.goto(f"{server}/{edition}{PAGE}")
     page.wait_for_selector("#gc-explorer.gc-ready")
     page.evaluate(f"() => document.documentElement.dataset.theme = '{scheme}'")
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
@@ -176,7 +217,9 @@ def test_usable_on_a_phone_and_in_dark_mode(browser, server, scheme, tmp_path):
     assert (drawn.lower() in ("#ffffff", "white")) == (scheme == "light"), drawn
     labels = page.evaluate("() => Array.from(document.querySelectorAll('.gc-figure'),"
                            " e => [e.getAttribute('role'), e.getAttribute('aria-label')])")
-    assert all(role == "img" and len(label) > 60 and ("capa" in label or "paso" in label)
+    words = WORDS[edition]
+    assert all(role == "img" and len(label) > 60 and any(w in label for w in words["figure"])
+               and not re.search(r"\d" + re.escape(words["not_decimal"]) + r"\d", label)
                for role, label in labels), labels
     page.tap("#gc-arch")
     page.select_option("#gc-arch", "residual")
@@ -193,7 +236,7 @@ def test_usable_on_a_phone_and_in_dark_mode(browser, server, scheme, tmp_path):
       return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
     }""")
     assert contrast >= 4.5, contrast
-    page.screenshot(path=str(tmp_path / f"explorer-390-{scheme}.png"), full_page=True)
+    page.screenshot(path=str(tmp_path / f"explorer-390-{scheme}-{edition.strip('/') or 'es'}.png"), full_page=True)
     context.close()
 
 

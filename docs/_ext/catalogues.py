@@ -13,6 +13,7 @@ Then translate what is empty or fuzzy; the English build fails until nothing is 
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -42,7 +43,20 @@ def drop_obsolete(folder: Path) -> None:
                 write_po(f, cat, width=0, include_previous=False)
 
 
+DATE = re.compile(r'^"POT-Creation-Date: .*\\n"\n', re.M)
+
+
+def keep_unchanged(before: dict[Path, str]) -> None:
+    """A catalogue whose only change is its creation date is put back as it was, so that
+    an update leaves in the diff only what the sources changed."""
+    for po, old in before.items():
+        if po.exists() and DATE.sub("", po.read_text(encoding="utf-8")) == DATE.sub("", old):
+            po.write_text(old, encoding="utf-8")
+
+
 def main() -> None:
+    messages = DOCS / "locale" / "en" / "LC_MESSAGES"
+    before = {po: po.read_text(encoding="utf-8") for po in messages.rglob("*.po")}
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp)
         shutil.copytree(DOCS, copy / "docs", ignore=lambda d, names: [n for n in names if n in SKIP])
@@ -56,6 +70,7 @@ def main() -> None:
     drop_obsolete(DOCS / "locale" / "en" / "LC_MESSAGES")
     print(f"API catalogues: {fill_api_catalogues.fill(DOCS / 'locale/en/LC_MESSAGES/api/generated')} entries")
     left = {doc: (done, total) for doc, (done, total) in codetr.update().items() if done < total}
+    keep_unchanged(before)
     for doc, (done, total) in left.items():
         print(f"code/{doc}.po: {total - done} of {total} to translate")
 

@@ -50,7 +50,7 @@ def _wanted_string(body: str) -> bool:
 
 
 class Alt(str):
-    """A figure's alt text from a cell's options (one message, not code)."""
+    """A figure's alt text or caption from a cell's options (one message, not code)."""
 
 
 def _string_body(tok: tokenize.TokenInfo) -> re.Match | None:
@@ -116,7 +116,7 @@ def translate(code: str, lookup: Callable[[str], str | None], missing: list[str]
 
 # --- Where the code is --------------------------------------------------------------
 
-ALT = re.compile(r"^(\s*)alt:\s*(>-?|\|-?)?\s*(.*)$")
+ALT = re.compile(r"^(\s*)(alt|caption):\s*(>-?|\|-?)?\s*(.*)$")
 
 
 def md_cells(text: str) -> Iterator[str]:
@@ -125,7 +125,8 @@ def md_cells(text: str) -> Iterator[str]:
 
 
 def md_alts(text: str) -> Iterator[str]:
-    """The alt texts of the figures the page's cells draw (``mystnb: image: alt:``)."""
+    """The alt texts and captions of the figures the page's cells draw (``mystnb: image:
+    alt:``, ``mystnb: figure: caption:``)."""
     for m in CELL.finditer(text):
         body = m.group(2)
         yield from (alt for alt, _, _ in _alts(body[:len(body) - len(_cell_code(body))]))
@@ -144,8 +145,8 @@ def _cell_code(body: str) -> str:
 
 
 def _alts(head: str) -> list[tuple[str, int, int]]:
-    """``(text, first line, end line)`` of each ``alt:`` value in a cell's YAML options,
-    the text as YAML reads it (plain, quoted or folded, over several lines)."""
+    """``(text, first line, end line)`` of each ``alt:`` or ``caption:`` value in a cell's
+    YAML options, the text as YAML reads it (plain, quoted or folded, over several lines)."""
     import textwrap
 
     import yaml
@@ -159,8 +160,8 @@ def _alts(head: str) -> list[tuple[str, int, int]]:
         while j < len(lines) and lines[j].strip() and len(lines[j]) - len(lines[j].lstrip()) > len(m.group(1)):
             j += 1
         value = yaml.safe_load(textwrap.dedent("\n".join(lines[i:j])))
-        if isinstance(value, dict) and isinstance(value.get("alt"), str):
-            out.append((value["alt"], i, j))
+        if isinstance(value, dict) and isinstance(value.get(m.group(2)), str):
+            out.append((value[m.group(2)], i, j))
     return out
 
 
@@ -171,9 +172,9 @@ def _translate_head(head: str, lookup, missing) -> str:
         if new is None:
             missing.append(text)
             continue
-        pad = ALT.match(lines[i]).group(1)
+        pad, key = ALT.match(lines[i]).group(1, 2)
         body = "".join(f"{pad}  {ln}\n" for ln in _wrap(new, 88 - len(pad) - 2))
-        lines[i:j] = [f"{pad}alt: >-\n", body]
+        lines[i:j] = [f"{pad}{key}: >-\n", body]
     return "".join(lines)
 
 

@@ -6,13 +6,14 @@ variable, Sphinx reads the translations from ``locale/en/LC_MESSAGES`` (gettext
 catalogues kept by ``make catalogues``), and the pages' kernels inherit the variable,
 so ``gradcourse`` draws its figures and writes its numbers in English there.
 
-Six pieces, each on Sphinx's documented events:
+Seven pieces, each on Sphinx's documented events:
 
 - the English interface settings (title, prompts, bibliography words, search text)
   over conf.py's Spanish ones, at ``config-inited``;
 - a link to the same page in the other language on every page (``html-page-context``);
 - each reflection question keeps its Spanish original one click away (a transform that
   copies it before Sphinx translates the page);
+- the glossary's entries lead with their English terms (reordered, not re-registered);
 - a paragraph the catalogues do not translate fails the build (a warning under -W)
   instead of appearing in Spanish on an English page;
 - the pages' code runs with its strings and comments in English (docs/_ext/codetr.py,
@@ -33,6 +34,7 @@ from pathlib import Path
 import codetr
 import gallery_en
 from docutils import nodes
+from sphinx import addnodes
 from sphinx.transforms import SphinxTransform
 from sphinx.util import logging
 
@@ -243,6 +245,41 @@ class SpanishOriginals(SphinxTransform):
                 section[at:at] = [opened, *copy, closed]
 
 
+class GlossaryOrder(SphinxTransform):
+    """The English glossary names each entry by its English term first.
+
+    The Spanish glossary lists an entry's Spanish terms, then its English ones; the
+    catalogue swaps them (``activación`` -> ``activation``, ``activation`` ->
+    ``activación``). Left to Sphinx, each translated term would be registered a second
+    time ("duplicate term description"); here, before the Locale transform, the entry's
+    term nodes are put in that order and kept out of translation. Sphinx's
+    GlossarySorter then sorts the entries by their English terms.
+    """
+
+    default_priority = 15
+
+    def apply(self, **kwargs) -> None:
+        if self.config.language != "en":
+            return
+        glossaries = list(self.document.findall(addnodes.glossary))
+        if not glossaries:
+            return
+        po = Path(self.env.srcdir) / "locale" / "en" / "LC_MESSAGES" / f"{self.env.docname}.po"
+        catalogue = gallery_en._catalogue(po)
+        for glossary in glossaries:
+            for item in glossary.findall(nodes.definition_list_item):
+                terms = [c for c in item.children if isinstance(c, nodes.term)]
+                texts = [t.astext() for t in terms]
+                wanted = [catalogue.get(t, t) for t in texts]
+                if wanted == texts or sorted(wanted) != sorted(texts):
+                    continue  # not a reordering: Sphinx translates the terms itself
+                by_text = dict(zip(texts, terms, strict=True))
+                at = item.index(terms[0])
+                item[at:at + len(terms)] = [by_text[w] for w in wanted]
+                for term in terms:
+                    term["translatable"] = False
+
+
 class Untranslated(SphinxTransform):
     """Sphinx leaves a paragraph its catalogue lacks in the source language, silently:
     here each one is a warning (an error under -W) that names the page and the text."""
@@ -256,7 +293,15 @@ class Untranslated(SphinxTransform):
         if self.env.docname.startswith(gallery):
             return  # written in English by gallery_en.py, which reports what it lacks
         for node in self.document.findall(nodes.Element):
-            if node.get("translated") is False and not _metadata(node) and node.astext().strip():
+            if node.get("translated") is not False or _metadata(node) or _in_cell(node) or _link(node):
+                continue
+            if (isinstance(node, nodes.title) and EXAMPLES_USING.match(node.astext())
+                    and isinstance(node[0], nodes.Text)):
+                # A mini-gallery's heading: the API catalogues only hold those of the
+                # objects sphinx-gallery finds without running the examples.
+                node.replace(node[0], nodes.Text("Examples using "))
+                continue
+            if node.astext().strip():
                 text = " ".join(node.astext().split())[:80]
                 logger.warning("untranslated (add it to the catalogue with `make catalogues` "
                                "and translate it): %r", text, location=node,
@@ -292,10 +337,33 @@ def _english_notebooks(app, exc) -> None:
                            type="gradcourse", subtype="untranslated")
 
 
-def _metadata(node) -> bool:
-    """A page's front matter (myst-nb's ``file_format: mystnb``): not text for a reader."""
+EXAMPLES_USING = re.compile(r"^Ejemplos que usan (\S+)$")
+
+
+def _in_cell(node) -> bool:
+    """A code cell's figure (alt text, caption): codetr.py translates it in the source and
+    reports what it lacks; Sphinx's catalogues never see it."""
     while node is not None:
-        if isinstance(node, nodes.docinfo):
+        if str(node.get("nb_element", "")).startswith("cell_code"):
+            return True
+        node = node.parent
+    return False
+
+
+def _link(node) -> bool:
+    """A paragraph that is one cross-reference (a mini-gallery's ``:doc:`` link): its
+    text is the English title of the page it points to."""
+    return (isinstance(node, nodes.paragraph) and len(node.children) == 1
+            and isinstance(node[0], addnodes.pending_xref))
+
+
+def _metadata(node) -> bool:
+    """A page's front matter (myst-nb's ``file_format: mystnb``): not text for a reader.
+    MyST writes it as a field list at the top of the document, which docutils turns into
+    a ``docinfo`` node later (priority 340) than this check runs."""
+    while node is not None:
+        if isinstance(node, nodes.docinfo) or (
+                isinstance(node, nodes.field_list) and isinstance(node.parent, nodes.document)):
             return True
         node = node.parent
     return False
@@ -307,5 +375,6 @@ def setup(app):
     app.connect("source-read", _english_code)
     app.connect("build-finished", _english_notebooks)
     app.add_transform(SpanishOriginals)
+    app.add_transform(GlossaryOrder)
     app.add_transform(Untranslated)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

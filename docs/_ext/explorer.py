@@ -167,7 +167,8 @@ class ExplorerDirective(SphinxDirective):
                 continue
             titles[docname] = None
             domain = docname_to_domain(docname, self.config.gettext_compact)
-            for folder in self.config.locale_dirs:
+            # The catalogues kept in locale/ (the build itself reads compiled copies).
+            for folder in ("locale", *self.config.locale_dirs):
                 po = Path(self.env.srcdir) / folder / self.config.language / "LC_MESSAGES" / f"{domain}.po"
                 if po.exists():
                     self.env.note_dependency(str(po))
@@ -178,7 +179,7 @@ class ExplorerDirective(SphinxDirective):
                         break
         for docname, title in titles.items():
             if title is None:
-                logger.warning(f"explorer: no English title for {docname} in the catalogues {self.config.locale_dirs}: "
+                logger.warning(f"explorer: no English title for {docname} in locale/{self.config.language}: "
                                "its verdicts link to it with the Spanish one", location=self.get_location())
         return {**data, "verdict_texts": [{**t, "section_en": titles[t["docname"]] or t["section_en"]}
                                           for t in data["verdict_texts"]]}

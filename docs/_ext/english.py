@@ -330,6 +330,14 @@ def _english_notebooks(app, exc) -> None:
                 text = gallery_en.translate_markdown(text, prose, missing)
             elif cell["cell_type"] == "code":
                 text = codetr.translate(text, code.get, missing)
+                # The figure's alt text rides in the cell's metadata (myst-nb's mystnb.image).
+                image = cell.get("metadata", {}).get("mystnb", {}).get("image", {})
+                if image.get("alt"):
+                    alt = code.get(image["alt"])
+                    if alt is None:
+                        missing.append(image["alt"])
+                    else:
+                        image["alt"] = alt
             cell["source"] = text.splitlines(keepends=True)
         out.write_text(json.dumps(nb, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         for t in dict.fromkeys(missing):

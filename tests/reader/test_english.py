@@ -87,7 +87,8 @@ def test_switch_on_a_phone_both_ways(server, browser, english):
     assert page.evaluate("() => document.documentElement.lang") == "en"
     assert "ReLU" in page.locator("h1").first.inner_text()
     page.locator("a.gc-language").first.tap()
-    page.wait_for_url(re.compile(r"/clase/07-relu\.html$"), timeout=10_000)
+    # The English URL also ends in /clase/07-relu.html: wait for the one without /en/.
+    page.wait_for_url(re.compile(r"^https?://[^/]+/clase/07-relu\.html$"), timeout=10_000)
     assert "/en/" not in page.url and page.evaluate("() => document.documentElement.lang") == "es"
     context.close()
 
@@ -120,7 +121,7 @@ def test_reflection_questions_keep_the_spanish_original(site, english):
         if original is None or "¿" not in original.get_text() or original.find("summary") is None:
             missing.append(f"{page.name}: no folded Spanish original")
     notes = _soup(english / "notas" / "vanishing-exploding.html").select("details.gc-original[lang=es]")
-    if len(notes) < 3:
+    if len(notes) < 2:  # the notes have two reflection questions (seeds 000)
         missing.append(f"the notes: {len(notes)} folded Spanish questions")
     assert len(lessons) >= 15 and not missing, "\n".join(missing)
 

@@ -194,19 +194,25 @@ def translate_md(text: str, lookup, missing) -> str:
     return CELL.sub(cell, text)
 
 
+def translate_cell_alt(cell: dict, lookup, missing: list[str]) -> None:
+    """A notebook code cell's figure alt text, which rides in its metadata (myst-nb's
+    ``mystnb: image: alt:``), in place."""
+    image = cell.get("metadata", {}).get("mystnb", {}).get("image", {})
+    if image.get("alt"):
+        new = lookup(image["alt"])
+        if new is None:
+            missing.append(image["alt"])
+        else:
+            image["alt"] = new
+
+
 def translate_ipynb(text: str, lookup, missing) -> str:
     nb = json.loads(text)
     for cell in nb["cells"]:
         if cell["cell_type"] == "code":
             src = "".join(cell["source"])
             cell["source"] = translate(src, lookup, missing).splitlines(keepends=True)
-            image = cell.get("metadata", {}).get("mystnb", {}).get("image", {})
-            if image.get("alt"):
-                new = lookup(image["alt"])
-                if new is None:
-                    missing.append(image["alt"])
-                else:
-                    image["alt"] = new
+            translate_cell_alt(cell, lookup, missing)
     return json.dumps(nb, ensure_ascii=False, indent=1) + "\n"
 
 

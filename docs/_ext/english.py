@@ -295,12 +295,6 @@ class Untranslated(SphinxTransform):
         for node in self.document.findall(nodes.Element):
             if node.get("translated") is not False or _metadata(node) or _in_cell(node) or _link(node):
                 continue
-            if (isinstance(node, nodes.title) and EXAMPLES_USING.match(node.astext())
-                    and isinstance(node[0], nodes.Text)):
-                # A mini-gallery's heading: the API catalogues only hold those of the
-                # objects sphinx-gallery finds without running the examples.
-                node.replace(node[0], nodes.Text("Examples using "))
-                continue
             if node.astext().strip():
                 text = " ".join(node.astext().split())[:80]
                 logger.warning("untranslated (add it to the catalogue with `make catalogues` "
@@ -330,22 +324,12 @@ def _english_notebooks(app, exc) -> None:
                 text = gallery_en.translate_markdown(text, prose, missing)
             elif cell["cell_type"] == "code":
                 text = codetr.translate(text, code.get, missing)
-                # The figure's alt text rides in the cell's metadata (myst-nb's mystnb.image).
-                image = cell.get("metadata", {}).get("mystnb", {}).get("image", {})
-                if image.get("alt"):
-                    alt = code.get(image["alt"])
-                    if alt is None:
-                        missing.append(image["alt"])
-                    else:
-                        image["alt"] = alt
+                codetr.translate_cell_alt(cell, code.get, missing)
             cell["source"] = text.splitlines(keepends=True)
         out.write_text(json.dumps(nb, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         for t in dict.fromkeys(missing):
             logger.warning("untranslated text in the downloaded notebook %s: %r", out.name, t[:80],
                            type="gradcourse", subtype="untranslated")
-
-
-EXAMPLES_USING = re.compile(r"^Ejemplos que usan (\S+)$")
 
 
 def _in_cell(node) -> bool:

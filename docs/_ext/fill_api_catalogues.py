@@ -7,6 +7,8 @@ library, and nobody should translate English docstrings into English by hand.
 
 from __future__ import annotations
 
+import inspect
+import pkgutil
 import re
 import sys
 from pathlib import Path
@@ -38,6 +40,17 @@ def translate(msgid: str) -> str:
     return msgid  # an English docstring
 
 
+def mini_gallery_heading(page: str) -> str | None:
+    """The heading the autosummary templates give a function's or class's mini-gallery
+    (docs/_templates/autosummary). The extraction sees it only for the objects that
+    sphinx-gallery finds without running the examples, so it is added for every one."""
+    try:
+        obj = pkgutil.resolve_name(page)
+    except (ImportError, AttributeError, ValueError):
+        return None
+    return None if inspect.ismodule(obj) else f"Ejemplos que usan ``{page.rsplit('.', 1)[-1]}``"
+
+
 def fill(folder: Path) -> int:
     n = 0
     for po in sorted(folder.rglob("*.po")):
@@ -51,6 +64,9 @@ def fill(folder: Path) -> int:
         for english in WORDS.values():  # what napoleon writes in the English build itself
             if english not in cat:
                 cat.add(english, english)
+        heading = mini_gallery_heading(po.stem)
+        if heading is not None and heading not in cat:
+            cat.add(heading, translate(heading))
         cat.fuzzy = False
         cat.obsolete.clear()  # what sphinx-intl kept of the last version: not wanted
         with open(po, "wb") as f:

@@ -165,8 +165,8 @@ fig.tight_layout()
 # recuperan y si alguna semilla diverge). En al menos ocho de cada diez picos
 # la norma del gradiente pasa del triple de su valor típico en los pasos de
 # alrededor: una explosión pasajera. Con ``clip_norm=2.0``, que actúa en cerca
-# de la mitad de los pasos, los picos prácticamente desaparecen (uno como
-# mucho en las cinco semillas) y todas las semillas superan el 90 % de
+# de la mitad de los pasos, los picos prácticamente desaparecen (como mucho tres en las cinco semillas, menos de un
+# tercio de los que hay sin recorte) y todas las semillas superan el 90 % de
 # exactitud en el conjunto de prueba. El recorte no arregla la causa (una tasa demasiado alta para esta
 # red; bajarla también los reduce, :doc:`/clase/13-senales-practicas`),
 # pero impide que un solo gradiente enorme deshaga lo aprendido.
@@ -196,9 +196,13 @@ print(f"con recorte: {int(clipped['spikes'].sum())} picos; recorta el "
       f"(mediana); exactitud mínima "
       f"{es(100 * clipped.range('test_acc')[0], '.0f')} %")
 assert total >= 8 and plain.fraction("spikes", lambda n: n > 0) >= 0.6
-assert recovered >= 0.7 and plain.median("test_acc") > 0.85
+# 5 seeds x default/avx2/avx512 x 1 and 2 threads: 9-14 spikes without clipping, 73-100 %
+# recovered, 0-2 with clipping. The unclipped accuracy is chaotic (medians 0.10-0.94): no
+# claim rests on it.
+assert recovered > 0.5  # most spikes recover
 assert plain["jumped"].sum() >= 0.8 * total  # the gradient explodes at the spikes
-assert clipped["spikes"].sum() <= 1 and not clipped["diverged"].any()
+assert clipped["spikes"].sum() <= 3 and clipped["spikes"].sum() < total / 3
+assert not clipped["diverged"].any()
 assert clipped.range("test_acc")[0] > 0.9
 assert 0.3 < clipped.median("clipped") < 0.6  # "cerca de la mitad"
 
